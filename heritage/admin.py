@@ -1,0 +1,209 @@
+import datetime
+
+from django.contrib import admin, messages
+from django.db.models import Count, Max, Min
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from heritage.dates import EARLIEST, LATEST
+from heritage.models import (
+    GRADE_EXPLANATIONS,
+    Actor,
+    DamageEvent,
+    Site,
+    SiteImage,
+    SiteName,
+    State,
+)
+from reports.admin import CitationInline
+
+
+class SiteNameInline(admin.TabularInline):
+    model = SiteName
+    extra = 1
+
+
+class SiteImageInline(admin.StackedInline):
+    model = SiteImage
+    extra = 0
+    fields = ["thumbnail", "image", "caption", ("credit", "licence", "taken")]
+    readonly_fields = ["thumbnail"]
+
+    @admin.display(description="")
+    def thumbnail(self, image):
+        if not image.pk or not image.image:
+            return "—"
+        return format_html(
+            '<img src="{}" alt="{}" style="max-width:240px;max-height:160px">',
+            image.image.url,
+            image.caption,
+        )
+
+
+@admin.register(Site)
+class SiteAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "kind", "parent", "latitude", "longitude", "event_count"]
+    list_filter = ["kind", "location_precision"]
+    list_select_related = ["parent"]
+    search_fields = ["name", "slug", "names__name", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["parent"]
+    inlines = [SiteNameInline, SiteImageInline]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "kind", "parent", "description", "built"]}),
+        ("Location", {"fields": [("latitude", "longitude"), "location_precision"]}),
+        ("Identifiers", {"fields": ["unesco_ref", "wikidata", "pleiades"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(event_count=Count("events"))
+
+    @admin.display(description="events", ordering="event_count")
+    def event_count(self, site):
+        return site.event_count
+
+
+@admin.register(Actor)
+class ActorAdmin(SimpleHistoryAdmin):
+    list_display = ["name"]
+    search_fields = ["name", "description"]
+
+
+class YearFilter(admin.SimpleListFilter):
+    """Events that may have happened in a year: their date interval overlaps it."""
+
+    title = "year"
+    parameter_name = "year"
+
+    def lookups(self, request, model_admin):
+        bounds = (
+            DamageEvent.objects.exclude(date_lower=EARLIEST)
+            .exclude(date_upper=LATEST)
+            .aggregate(first=Min("date_lower"), last=Max("date_upper"))
+        )
+        if not bounds["first"]:
+            return []
+        years = range(bounds["last"].year, bounds["first"].year - 1, -1)
+        return [(str(year), str(year)) for year in years]
+
+    def queryset(self, request, queryset):
+        if not (self.value() or "").isdigit():
+            return queryset
+        year = int(self.value())
+        if not 1 <= year <= 9999:
+            return queryset.none()
+        return queryset.overlapping(datetime.date(year, 1, 1), datetime.date(year, 12, 31))
+
+
+@admin.register(DamageEvent)
+class DamageEventAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "site",
+        "summary",
+        "date",
+        "level",
+        "grade",
+        "has_conflict",
+        "state",
+        "citation_count",
+    ]
+    list_display_links = ["site", "summary"]
+    list_filter = ["state", "level", "cause", "grade", "kind", "has_conflict", YearFilter]
+    search_fields = ["site__name", "site__names__name", "summary", "description"]
+    autocomplete_fields = ["site", "actor"]
+    readonly_fields = ["grade_explained", "has_conflict", "created", "updated"]
+    inlines = [CitationInline]
+    actions = ["send_to_review", "publish", "return_to_draft"]
+    fieldsets = [
+        (None, {"fields": ["site", "kind", "summary", "date", "state"]}),
+        (
+            "Damage",
+            {"fields": [("level", "extent"), ("cause", "actor"), "condition_after", "description"]},
+        ),
+        (
+            "Verification",
+            {
+                "fields": [
+                    "grade_explained",
+                    "has_conflict",
+                    "grade_override",
+                    "grade_override_reason",
+                ]
+            },
+        ),
+        ("Record", {"fields": ["created", "updated"], "classes": ["collapse"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).for_admin_list()
+
+    @admin.display(description="citations", ordering="citation_count")
+    def citation_count(self, event):
+        return event.citation_count
+
+    @admin.display(description="grade")
+    def grade_explained(self, event):
+        if not event.pk:
+            return "Derived from the citations once the event is saved."
+        text = f"{event.get_grade_display()}: {GRADE_EXPLANATIONS[event.grade]}"
+        if event.grade_override:
+            evidence = event.evidence_grade()
+            text += f" (set by a curator; the citations alone make it {evidence.label.lower()})"
+        return text
+
+    def has_publish_permission(self, request):
+        return request.user.has_perm("heritage.publish_damageevent")
+
+    def has_change_permission(self, request, obj=None):
+        # Curators edit drafts; once sent for review, only an editor changes an event.
+        allowed = super().has_change_permission(request, obj)
+        if allowed and obj is not None and obj.state != State.DRAFT:
+            return self.has_publish_permission(request)
+        return allowed
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "state" and not self.has_publish_permission(request):
+            kwargs["choices"] = [
+                (State.DRAFT, State.DRAFT.label),
+                (State.REVIEW, State.REVIEW.label),
+            ]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    @admin.action(description="Send the selected drafts for review")
+    def send_to_review(self, request, queryset):
+        updated = 0
+        for event in queryset.filter(state=State.DRAFT):
+            event.state = State.REVIEW
+            event.save()
+            updated += 1
+        self.message_user(request, f"{updated} event(s) sent for review.", messages.SUCCESS)
+
+    @admin.action(description="Publish the selected events", permissions=["publish"])
+    def publish(self, request, queryset):
+        published, refused = 0, []
+        for event in queryset.exclude(state=State.PUBLISHED).select_related("site"):
+            problem = event.publication_problem()
+            if problem:
+                refused.append(str(event))
+                continue
+            event.publish()
+            published += 1
+        if published:
+            self.message_user(request, f"{published} event(s) published.", messages.SUCCESS)
+        if refused:
+            self.message_user(
+                request,
+                "Not published, because no citation supports them yet: "
+                + "; ".join(refused)
+                + ". Add a supporting citation to each, then publish.",
+                messages.ERROR,
+            )
+
+    @admin.action(description="Return the selected events to draft", permissions=["publish"])
+    def return_to_draft(self, request, queryset):
+        count = 0
+        for event in queryset.exclude(state=State.DRAFT):
+            event.state = State.DRAFT
+            event.save()
+            count += 1
+        self.message_user(request, f"{count} event(s) returned to draft.", messages.SUCCESS)

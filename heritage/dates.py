@@ -1,0 +1,87 @@
+"""Dates written in the Extended Date/Time Format (EDTF, Library of Congress).
+
+Events and claims are dated as vaguely as the evidence allows: `2015-08-30`, `2015-08~`
+(about August 2015), `2016-12-26/2017-01-10` (between two satellite images),
+`../2015-10-05` (on or before). Each value is stored as written and also as two real
+dates, its earliest and latest possible day, so "what happened in September 2015" is an
+interval-overlap query on indexed columns.
+"""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from edtf import parse_edtf, struct_time_to_date
+from edtf.parser.edtf_exceptions import EDTFParseException
+from edtf.parser.parser_classes import Interval, UnspecifiedIntervalSection
+
+# Open interval ends ("../2015-10-05") are stored as the widest dates both databases
+# keep, so overlap queries need no NULL handling.
+EARLIEST = datetime.date(1, 1, 1)
+LATEST = datetime.date(9999, 12, 31)
+
+HELP_TEXT = (
+    "EDTF: 2015-08-30 · 2015-08 (sometime in August) · 2015-08~ (about August) · "
+    "2016-12-26/2017-01-10 (between two dates) · ../2015-10-05 (on or before)."
+)
+
+
+def _side_bounds(section):
+    if isinstance(section, UnspecifiedIntervalSection):
+        return EARLIEST, LATEST
+    return struct_time_to_date(section.lower_strict()), struct_time_to_date(section.upper_strict())
+
+
+def edtf_bounds(value):
+    """The earliest and latest day an EDTF string allows, or ValidationError if it is
+    not EDTF or its interval runs backwards."""
+    text = (value or "").strip()
+    if not text:
+        raise ValidationError("Enter a date.", code="required")
+    try:
+        parsed = parse_edtf(text)
+    except (EDTFParseException, ValueError, TypeError) as error:
+        raise ValidationError(
+            "“%(value)s” is not a date in EDTF. " + HELP_TEXT,
+            code="invalid_edtf",
+            params={"value": text},
+        ) from error
+    try:
+        if isinstance(parsed, Interval):
+            lower, _ = _side_bounds(parsed.lower)
+            _, upper = _side_bounds(parsed.upper)
+        else:
+            lower, upper = _side_bounds(parsed)
+    except (ValueError, TypeError, OverflowError) as error:
+        raise ValidationError(
+            "“%(value)s” cannot be placed on a calendar. " + HELP_TEXT,
+            code="invalid_edtf",
+            params={"value": text},
+        ) from error
+    if upper < lower:
+        raise ValidationError(
+            "“%(value)s” ends before it begins: the second date must not be earlier "
+            "than the first.",
+            code="edtf_backwards",
+            params={"value": text},
+        )
+    return lower, upper
+
+
+def validate_edtf(value):
+    edtf_bounds(value)
+
+
+class EDTFField(models.CharField):
+    """An EDTF string, validated. The model keeps its bounds in two DateFields."""
+
+    default_validators = [validate_edtf]
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("help_text", HELP_TEXT)
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.strip() if isinstance(value, str) else value

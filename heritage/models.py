@@ -1,0 +1,460 @@
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from heritage.dates import EDTFField, edtf_bounds
+from heritage.images import reencode_image, validate_image_upload
+
+
+class DamageLevel(models.TextChoices):
+    """EAMENA's overall damage severity."""
+
+    NONE = "none", "No damage"
+    SLIGHT = "slight", "Slight"
+    MODERATE = "moderate", "Moderate"
+    SEVERE = "severe", "Severe"
+    DESTROYED = "destroyed", "Destroyed"
+    UNKNOWN = "unknown", "Unknown"
+
+    @classmethod
+    def rank(cls, value):
+        """Position on the scale (none 0 … destroyed 4); None for unknown or blank."""
+        order = [cls.NONE, cls.SLIGHT, cls.MODERATE, cls.SEVERE, cls.DESTROYED]
+        return order.index(value) if value in order else None
+
+    @classmethod
+    def unosat_label(cls, value):
+        return {
+            cls.DESTROYED: "Destroyed",
+            cls.SEVERE: "Severe damage",
+            cls.MODERATE: "Moderate damage",
+            cls.SLIGHT: "Possible damage",
+        }.get(value, "")
+
+
+class DamageExtent(models.TextChoices):
+    """EAMENA's damage extent bins, in percent of the site."""
+
+    NONE = "0", "0%"
+    UP_TO_10 = "1-10", "1–10%"
+    UP_TO_30 = "11-30", "11–30%"
+    UP_TO_60 = "31-60", "31–60%"
+    UP_TO_90 = "61-90", "61–90%"
+    UP_TO_100 = "91-100", "91–100%"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Cause(models.TextChoices):
+    """EAMENA cause types that occur in this record."""
+
+    EXPLOSIVES = "explosives", "Explosives / heavy weaponry"
+    DEMOLITION = "demolition", "Deliberate demolition"
+    BULLDOZING = "bulldozing", "Bulldozing / levelling"
+    SHELLING = "shelling", "Shelling / airstrike"
+    GUNFIRE = "gunfire", "Gunfire"
+    SMASHING = "smashing", "Breaking / smashing (iconoclasm)"
+    LOOTING = "looting", "Looting / theft"
+    FIRE = "fire", "Fire"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Grade(models.TextChoices):
+    """How well an event is established, after Airwars' grading."""
+
+    CONFIRMED = "confirmed", "Confirmed"
+    FAIR = "fair", "Fair"
+    WEAK = "weak", "Weak"
+    CONTESTED = "contested", "Contested"
+    DISCOUNTED = "discounted", "Discounted"
+    UNSUPPORTED = "unsupported", "Unsupported"
+
+
+GRADE_EXPLANATIONS = {
+    Grade.CONFIRMED: "Supported by analysis of imagery or by inspection on site.",
+    Grade.FAIR: "Supported by two or more sources from different publishers.",
+    Grade.WEAK: "Supported by one publisher only.",
+    Grade.CONTESTED: "A source contradicts it, or sources disagree on its date or extent, "
+    "and no imagery settles it.",
+    Grade.DISCOUNTED: "A curator judged it false.",
+    Grade.UNSUPPORTED: "No source supports it yet.",
+}
+
+
+class SiteKind(models.TextChoices):
+    CITY = "city", "City"
+    TEMPLE = "temple", "Temple"
+    TOMB = "tomb", "Tomb"
+    TOWER_TOMB = "tower-tomb", "Tower tomb"
+    NECROPOLIS = "necropolis", "Necropolis"
+    ARCH = "arch", "Arch"
+    TETRAPYLON = "tetrapylon", "Tetrapylon"
+    COLONNADE = "colonnade", "Colonnade"
+    THEATRE = "theatre", "Theatre"
+    STATUE = "statue", "Statue"
+    MUSEUM = "museum", "Museum"
+    SHRINE = "shrine", "Shrine"
+    MOSQUE = "mosque", "Mosque"
+    CHURCH = "church", "Church"
+    CASTLE = "castle", "Castle"
+    PRISON = "prison", "Prison"
+    OTHER = "other", "Other"
+
+
+class LocationPrecision(models.TextChoices):
+    EXACT = "exact", "The monument itself"
+    APPROXIMATE = "approximate", "Approximate (a nearby or representative point)"
+
+
+class Site(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True, help_text="Used in the site's URLs.")
+    kind = models.CharField(max_length=20, choices=SiteKind)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        help_text="The place that holds this one (Palmyra holds its monuments).",
+    )
+    latitude = models.DecimalField(
+        max_digits=8,
+        decimal_places=5,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+        help_text="WGS84 decimal degrees, −90 to 90. Leave empty rather than guess.",
+    )
+    longitude = models.DecimalField(
+        max_digits=8,
+        decimal_places=5,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+        help_text="WGS84 decimal degrees, −180 to 180.",
+    )
+    location_precision = models.CharField(
+        max_length=20, choices=LocationPrecision, blank=True, default=""
+    )
+    description = models.TextField(blank=True)
+    built = models.CharField(max_length=200, blank=True, help_text="When it was built, in words.")
+    unesco_ref = models.CharField("UNESCO reference", max_length=20, blank=True)
+    wikidata = models.CharField(
+        "Wikidata ID",
+        max_length=20,
+        null=True,
+        blank=True,
+        unique=True,
+        validators=[RegexValidator(r"^Q[1-9]\d*$", "A Wikidata ID looks like Q5747.")],
+    )
+    pleiades = models.CharField(
+        "Pleiades ID",
+        max_length=20,
+        null=True,
+        blank=True,
+        unique=True,
+        validators=[RegexValidator(r"^[1-9]\d*$", "A Pleiades ID is a number, like 668331.")],
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
+                name="site_coordinates_in_wgs84_range_and_paired",
+                violation_error_message="Give both latitude and longitude, or neither.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValidationError("Give both latitude and longitude, or neither.")
+        if self.parent_id and self.pk:
+            ancestor = self.parent
+            while ancestor is not None:
+                if ancestor.pk == self.pk:
+                    raise ValidationError({"parent": "A site cannot lie within itself."})
+                ancestor = ancestor.parent
+
+    @property
+    def is_located(self):
+        return self.latitude is not None and self.longitude is not None
+
+    def condition_on(self, day):
+        """The damage level after the latest published event known to have happened by
+        `day` (its latest possible date is on or before it); None with no such event."""
+        event = self.events.published().filter(date_upper__lte=day).latest_first().first()
+        return event.resulting_level if event else None
+
+    def current_condition(self):
+        """The damage level after the latest published event, restorations included."""
+        event = self.events.published().latest_first().first()
+        return event.resulting_level if event else None
+
+
+class SiteName(models.Model):
+    """Another name a site is known by: in Arabic, a transliteration, a former name."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="names")
+    name = models.CharField(max_length=200)
+    language = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="BCP 47 tag: ar (Arabic script), ar-Latn (a transliteration), en, fr …",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["site", "language", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "name"], name="site_name_unique_per_site"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+def site_image_path(image, filename):
+    return f"sites/{image.site.slug}/{filename}"
+
+
+class SiteImage(models.Model):
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(
+        upload_to=site_image_path,
+        width_field="width",
+        height_field="height",
+        validators=[validate_image_upload],
+        help_text="JPEG, PNG or WebP. Stored re-encoded, without its EXIF metadata.",
+    )
+    width = models.PositiveIntegerField(editable=False, null=True)
+    height = models.PositiveIntegerField(editable=False, null=True)
+    caption = models.CharField(max_length=300)
+    credit = models.CharField(max_length=200)
+    licence = models.CharField(max_length=100, help_text="For example CC BY-SA 4.0.")
+    taken = EDTFField("date taken", blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["site", "taken", "id"]
+
+    def __str__(self):
+        return self.caption
+
+    def save(self, *args, **kwargs):
+        # Re-encode only a new upload: an untouched file was cleaned when it arrived.
+        if self.image and not getattr(self.image, "_committed", True):
+            self.image = reencode_image(self.image)
+        super().save(*args, **kwargs)
+
+
+class Actor(models.Model):
+    """Who carried out an event: an armed group, an army, an air force."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class EventKind(models.TextChoices):
+    DAMAGE = "damage", "Damage"
+    LOOTING = "looting", "Looting"
+    RESTORATION = "restoration", "Restoration"
+
+
+class State(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    REVIEW = "review", "In review"
+    PUBLISHED = "published", "Published"
+
+
+class DamageEventQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(state=State.PUBLISHED)
+
+    def latest_first(self):
+        """Most recent first, by the latest possible date, then the earliest."""
+        return self.order_by("-date_upper", "-date_lower", "-id")
+
+    def overlapping(self, start=None, end=None):
+        """Events that may have happened between `start` and `end` (either may be None)."""
+        queryset = self
+        if start is not None:
+            queryset = queryset.filter(date_upper__gte=start)
+        if end is not None:
+            queryset = queryset.filter(date_lower__lte=end)
+        return queryset
+
+    def for_admin_list(self):
+        """What the curators' event list shows, in a fixed number of queries."""
+        return self.select_related("site", "actor").annotate(
+            citation_count=models.Count("citations", distinct=True)
+        )
+
+    def refresh_verification(self):
+        """Recompute the stored grade and conflict flag of every event here, for when
+        citations or sources changed in bulk (imports, fixtures)."""
+        for event in self.prefetch_related("citations__source"):
+            event.refresh_verification()
+
+
+class DamageEvent(models.Model):
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=20, choices=EventKind, default=EventKind.DAMAGE)
+    summary = models.CharField(
+        max_length=200, help_text="What happened, in a line: “Cella blown up”."
+    )
+    date = EDTFField(help_text="When it happened (not when it was reported). ")
+    date_lower = models.DateField(editable=False, db_index=True)
+    date_upper = models.DateField(editable=False, db_index=True)
+    level = models.CharField(
+        "damage level", max_length=20, choices=DamageLevel, default=DamageLevel.UNKNOWN
+    )
+    extent = models.CharField(max_length=10, choices=DamageExtent, default=DamageExtent.UNKNOWN)
+    cause = models.CharField(max_length=20, choices=Cause, default=Cause.UNKNOWN)
+    actor = models.ForeignKey(
+        Actor, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    condition_after = models.CharField(
+        max_length=20,
+        choices=DamageLevel,
+        blank=True,
+        help_text="The site's state after this event, when it differs from the damage level "
+        "(after a restoration, say).",
+    )
+    description = models.TextField(blank=True)
+    state = models.CharField(max_length=20, choices=State, default=State.DRAFT, db_index=True)
+    grade_override = models.CharField(
+        max_length=20,
+        choices=[(g.value, g.label) for g in Grade if g != Grade.UNSUPPORTED],
+        blank=True,
+        help_text="Only when the evidence grade is wrong; say why below.",
+    )
+    grade_override_reason = models.TextField(blank=True)
+    # Derived from the citations by refresh_verification(), stored so that lists can be
+    # filtered and sorted by them; never typed in.
+    grade = models.CharField(
+        max_length=20, choices=Grade, default=Grade.UNSUPPORTED, editable=False, db_index=True
+    )
+    has_conflict = models.BooleanField(default=False, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True, db_index=True)
+    history = HistoricalRecords(excluded_fields=["grade", "has_conflict"])
+
+    objects = DamageEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["date_lower", "date_upper", "id"]
+        permissions = [("publish_damageevent", "Can review and publish damage events")]
+        indexes = [models.Index(fields=["site", "state", "date_upper"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(date_lower__lte=models.F("date_upper")),
+                name="event_date_bounds_in_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(grade_override="") | ~Q(grade_override_reason=""),
+                name="event_grade_override_has_reason",
+                violation_error_message="Say why you override the grade.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.site} · {self.summary} · {self.date}"
+
+    def save(self, *args, **kwargs):
+        self.date_lower, self.date_upper = edtf_bounds(self.date)
+        if self.pk is None:
+            self.grade = self.grade_override or Grade.UNSUPPORTED
+        else:
+            self.grade, self.has_conflict = self.verification(), self.citations_conflict()
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        if self.date:
+            try:
+                self.date_lower, self.date_upper = edtf_bounds(self.date)
+            except ValidationError as error:
+                raise ValidationError({"date": error}) from error
+        if self.grade_override and not self.grade_override_reason.strip():
+            raise ValidationError({"grade_override_reason": "Say why you override the grade."})
+
+    @property
+    def resulting_level(self):
+        return self.condition_after or self.level
+
+    def evidence_grade(self, citations=None):
+        """The grade the citations earn, before any curator override (rules in the
+        about page): imagery or inspection confirms; a contradiction or a conflict
+        contests; two publishers make it fair, one weak; none leaves it unsupported."""
+        if citations is None:
+            citations = self.citations.select_related("source")
+        citations = list(citations)
+        supporting = [c for c in citations if c.stance == "supports"]
+        if not supporting:
+            return Grade.UNSUPPORTED
+        if any(c.is_direct_evidence for c in supporting):
+            return Grade.CONFIRMED
+        if any(c.stance == "contradicts" for c in citations) or self.citations_conflict(citations):
+            return Grade.CONTESTED
+        publishers = {c.source.publisher_key for c in supporting}
+        return Grade.FAIR if len(publishers) >= 2 else Grade.WEAK
+
+    def verification(self, citations=None):
+        """The grade this event shows: the curator's override, else the evidence grade."""
+        return self.grade_override or self.evidence_grade(citations)
+
+    def citations_conflict(self, citations=None):
+        """Whether the citations disagree: claimed date intervals that do not all overlap,
+        or claimed damage levels two or more steps apart."""
+        citations = list(self.citations.all() if citations is None else citations)
+        dated = [c for c in citations if c.claimed_date]
+        if dated and max(c.claimed_lower for c in dated) > min(c.claimed_upper for c in dated):
+            return True
+        ranks = [DamageLevel.rank(c.claimed_level) for c in citations]
+        ranks = [r for r in ranks if r is not None]
+        return bool(ranks) and max(ranks) - min(ranks) >= 2
+
+    def refresh_verification(self):
+        """Store the grade and conflict flag the citations now imply. An update, not a
+        save: a derived value changing is not an edit for the history."""
+        citations = list(self.citations.select_related("source"))
+        self.grade = self.verification(citations)
+        self.has_conflict = self.citations_conflict(citations)
+        DamageEvent.objects.filter(pk=self.pk).update(
+            grade=self.grade, has_conflict=self.has_conflict
+        )
+
+    def publication_problem(self, stances=None):
+        """Why this event cannot be published, or None. `stances` are those of the
+        citations it will have (the admin passes its unsaved forms')."""
+        if stances is None:
+            stances = list(self.citations.values_list("stance", flat=True))
+        if "supports" not in stances:
+            return (
+                "An event can only be published with at least one citation that supports "
+                "it. Add the source that reports it, with its quote, first."
+            )
+        return None
+
+    def publish(self):
+        problem = self.publication_problem()
+        if problem:
+            raise ValidationError(problem, code="unsupported")
+        self.state = State.PUBLISHED
+        self.save()

@@ -1,0 +1,237 @@
+import re
+import unicodedata
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from heritage.dates import EDTFField, edtf_bounds
+from heritage.models import DamageEvent, DamageLevel
+
+
+class SourceKind(models.TextChoices):
+    SATELLITE = "satellite", "Satellite imagery analysis"
+    AUTHORITY = "authority", "Heritage authority"
+    MONITOR = "monitor", "Monitoring NGO"
+    NEWS = "news", "News agency or newspaper"
+    OFFICIAL = "official", "Official or military statement"
+    PERPETRATOR = "perpetrator", "Perpetrator claim"
+    SOCIAL = "social", "Social media"
+    OTHER = "other", "Other"
+
+
+class SourceQuerySet(models.QuerySet):
+    def with_event_count(self):
+        """Each source with how many distinct events cite it, in the same query."""
+        return self.annotate(event_count=models.Count("citations__event", distinct=True))
+
+
+class Source(models.Model):
+    """A published report: an article, a statement, an imagery analysis."""
+
+    kind = models.CharField(max_length=20, choices=SourceKind)
+    title = models.CharField(max_length=500)
+    publisher = models.CharField(
+        max_length=200, blank=True, help_text="Leave empty when it is not known."
+    )
+    authors = models.CharField(max_length=500, blank=True, help_text="As printed; “;” between.")
+    published = EDTFField(
+        "publication date", blank=True, help_text="EDTF; 2016-03 when only the month is known."
+    )
+    published_lower = models.DateField(null=True, blank=True, editable=False, db_index=True)
+    url = models.URLField("URL", max_length=1000, blank=True)
+    archived_url = models.URLField("archived URL", max_length=1000, blank=True)
+    accessed = models.DateField(null=True, blank=True)
+    language = models.CharField(max_length=20, blank=True, help_text="BCP 47 tag: en, ar, fr …")
+    text = models.TextField(
+        blank=True, help_text="The full text, when we hold it: quotes are checked against it."
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True, db_index=True)
+    history = HistoricalRecords()
+
+    objects = SourceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["published_lower", "title", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["url"],
+                condition=~Q(url=""),
+                name="source_url_unique_when_given",
+                violation_error_message="Another source already has this URL.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.publisher or 'Unknown publisher'}: {self.title}"
+
+    @transaction.atomic
+    def save(self, *args, **kwargs):
+        self.url = self.url.strip()
+        self.published_lower = edtf_bounds(self.published)[0] if self.published else None
+        super().save(*args, **kwargs)
+        # Grades depend on each supporting source's kind and publisher.
+        DamageEvent.objects.filter(citations__source=self).distinct().refresh_verification()
+
+    def clean(self):
+        if self.published:
+            try:
+                edtf_bounds(self.published)
+            except ValidationError as error:
+                raise ValidationError({"published": error}) from error
+
+    @property
+    def publisher_key(self):
+        """What counts as one publisher when grades count independent sources: an
+        unknown publisher counts as itself alone."""
+        return self.publisher.strip().casefold() or f"unknown-{self.pk}"
+
+    def contains_quote(self, quote):
+        """Whether `quote` occurs in the stored text, ignoring differences of whitespace
+        and of quote marks and dashes; "…" or "[…]" in the quote stands for omitted
+        words, so each part must occur, in order."""
+        haystack = normalise_for_quote(self.text)
+        position = 0
+        for part in ELISION.split(quote):
+            needle = normalise_for_quote(part)
+            if not needle:
+                continue
+            found = haystack.find(needle, position)
+            if found < 0:
+                return False
+            position = found + len(needle)
+        return True
+
+
+ELISION = re.compile(r"\s*(?:\[\s*(?:\.\.\.|…)\s*\]|\.\.\.|…)\s*")
+QUOTE_MARKS = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2039": "'",
+        "\u203a": "'",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00ad": None,
+    }
+)
+
+
+def normalise_for_quote(text):
+    text = unicodedata.normalize("NFKC", text or "").translate(QUOTE_MARKS)
+    return " ".join(text.split())
+
+
+class Stance(models.TextChoices):
+    SUPPORTS = "supports", "Supports"
+    CONTRADICTS = "contradicts", "Contradicts"
+    MENTIONS = "mentions", "Mentions"
+
+
+class Basis(models.TextChoices):
+    """What the source's claim rests on."""
+
+    REPORT = "report", "Report or statement"
+    IMAGERY = "imagery", "Analysis of imagery"
+    INSPECTION = "inspection", "Inspection on site"
+
+
+class Certainty(models.TextChoices):
+    """EAMENA's certainty of a claim."""
+
+    NEGLIGIBLE = "negligible", "Negligible"
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    DEFINITE = "definite", "Definite"
+
+
+class Citation(models.Model):
+    """One source's claim about one event, in its own words."""
+
+    event = models.ForeignKey(DamageEvent, on_delete=models.CASCADE, related_name="citations")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="citations")
+    quote = models.TextField(
+        blank=True,
+        help_text="The source's words, verbatim. “…” marks words left out. Checked against "
+        "the source's stored text when it has one.",
+    )
+    locator = models.CharField(
+        max_length=100, blank=True, help_text="Where in the source: paragraph, page, minute."
+    )
+    stance = models.CharField(max_length=20, choices=Stance, default=Stance.SUPPORTS)
+    basis = models.CharField(
+        max_length=20,
+        choices=Basis,
+        default=Basis.REPORT,
+        help_text="Imagery or inspection confirms an event; a report alone does not.",
+    )
+    certainty = models.CharField(max_length=20, choices=Certainty, blank=True)
+    claimed_level = models.CharField(max_length=20, choices=DamageLevel, blank=True)
+    claimed_date = EDTFField(blank=True, help_text="The date this source gives, in EDTF.")
+    claimed_lower = models.DateField(null=True, blank=True, editable=False)
+    claimed_upper = models.DateField(null=True, blank=True, editable=False)
+    note = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["event", "id"]
+
+    def __str__(self):
+        return f"{self.source} → {self.event_id} ({self.stance})"
+
+    @transaction.atomic
+    def save(self, *args, **kwargs):
+        self.claimed_lower, self.claimed_upper = (
+            edtf_bounds(self.claimed_date) if self.claimed_date else (None, None)
+        )
+        super().save(*args, **kwargs)
+        self.event.refresh_verification()
+
+    def clean(self):
+        errors = {}
+        if self.claimed_date:
+            try:
+                edtf_bounds(self.claimed_date)
+            except ValidationError as error:
+                errors["claimed_date"] = error
+        source = self.source if self.source_id else None
+        if source and source.text and self.quote and not source.contains_quote(self.quote):
+            errors["quote"] = ValidationError(
+                "This quote does not occur in the stored text of “%(title)s”. Copy it "
+                "exactly from the source (differences in spacing and quote marks do not "
+                "matter; mark left-out words with “…”).",
+                code="quote_not_in_source",
+                params={"title": source.title},
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    @transaction.atomic
+    def delete(self, *args, **kwargs):
+        event = self.event
+        result = super().delete(*args, **kwargs)
+        event.refresh_verification()
+        return result
+
+    @property
+    def is_direct_evidence(self):
+        """Imagery analysis or a visit: the kind of evidence that confirms an event."""
+        return self.basis in (Basis.IMAGERY, Basis.INSPECTION) or (
+            self.source.kind == SourceKind.SATELLITE
+        )
