@@ -1,0 +1,53 @@
+# The two commands a new user needs: `make run` and `make test`.
+# PostgreSQL instead of SQLite: set DATABASE_URL, e.g.
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test make test
+
+# pyenv reads .python-version; without pyenv, the newest python3.1x on the PATH.
+PYTHON ?= $(shell for p in python3.12 python3.13 python3.14 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
+	&& { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format install migrate data clean
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (see .python-version)." >&2; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalls only when the dependencies change.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet . --group dev
+	@touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	@mkdir -p var
+	$(BIN)/python manage.py migrate --no-input
+
+data: migrate
+	$(BIN)/python manage.py load_palmyra
+
+run: data
+	$(BIN)/python manage.py demo_curator --url http://$(HOST):$(PORT)/admin/
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null || \
+		{ echo "Models changed without a migration: run manage.py makemigrations." >&2; exit 1; }
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,36 @@
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from heritage.models import Site
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the Palmyra record (fixtures/palmyra.json) into an empty register and start "
+        "its edit history. Does nothing when the register already holds sites, so "
+        "curators' edits are never overwritten."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Load even when sites exist (rows with the "
+            "same ids are overwritten by the fixture's).",
+        )
+
+    def handle(self, *args, force=False, **options):
+        if Site.objects.exists() and not force:
+            self.stdout.write(
+                "The register already holds sites; the Palmyra data is not loaded again."
+            )
+            return
+        with transaction.atomic():
+            call_command("loaddata", "palmyra", verbosity=0)
+            # Fixtures load without history; give each row its first version so that the
+            # first curator edit can be reverted.
+            call_command("populate_history", auto=True, verbosity=0)
+        self.stdout.write(
+            self.style.SUCCESS(f"Loaded the Palmyra record: {Site.objects.count()} sites.")
+        )

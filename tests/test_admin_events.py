@@ -1,0 +1,258 @@
+"""Curators record damage events, with their citations, in the admin."""
+
+import pytest
+from django.urls import reverse
+
+from heritage.models import DamageEvent, SiteName
+from reports.models import Citation
+from tests.helpers import make_actor, make_citation, make_event, make_site, make_source
+
+pytestmark = pytest.mark.django_db
+
+ADD_URL = reverse("admin:heritage_damageevent_add")
+LIST_URL = reverse("admin:heritage_damageevent_changelist")
+
+
+def event_form(site, citations=(), **fields):
+    """The POST data of the event form with its inline citations."""
+    data = {
+        "site": site.pk,
+        "kind": "damage",
+        "summary": "Cella blown up",
+        "date": "2015-08-30",
+        "state": "draft",
+        "level": "destroyed",
+        "extent": "61-90",
+        "cause": "explosives",
+        "actor": "",
+        "condition_after": "",
+        "description": "",
+        "grade_override": "",
+        "grade_override_reason": "",
+        "citations-TOTAL_FORMS": str(len(citations)),
+        "citations-INITIAL_FORMS": "0",
+        "citations-MIN_NUM_FORMS": "0",
+        "citations-MAX_NUM_FORMS": "1000",
+        "_save": "Save",
+    }
+    for i, citation in enumerate(citations):
+        row = {
+            "source": "",
+            "stance": "supports",
+            "basis": "report",
+            "quote": "",
+            "locator": "",
+            "certainty": "",
+            "claimed_level": "",
+            "claimed_date": "",
+            "note": "",
+        } | citation
+        data.update({f"citations-{i}-{key}": value for key, value in row.items()})
+    data.update(fields)
+    return data
+
+
+def form_errors(response):
+    """Every error message the admin page shows, main form and inlines."""
+    messages = [str(e) for e in response.context["errors"]]
+    for formset in response.context["inline_admin_formsets"]:
+        messages += [str(e) for e in formset.formset.non_form_errors()]
+        for form_errors in formset.formset.errors:
+            messages += [str(m) for errors in form_errors.values() for m in errors]
+    return " ".join(messages)
+
+
+def test_a_curator_adds_an_event_with_its_citation(curator_client):
+    site = make_site(name="Temple of Bel")
+    source = make_source(publisher="Reuters", text="Militants blew up the  “Temple of Bel”.")
+    response = curator_client.post(
+        ADD_URL,
+        event_form(
+            site,
+            [{"source": source.pk, "quote": 'blew up the "Temple of Bel"', "locator": "para 1"}],
+        ),
+    )
+    assert response.status_code == 302, form_errors(response)
+    event = DamageEvent.objects.get()
+    assert (event.site, event.date, event.state) == (site, "2015-08-30", "draft")
+    assert event.citations.get().source == source
+    assert event.grade == "weak"
+    assert event.history.count() == 1
+
+
+def test_it_refuses_a_quote_missing_from_the_source_and_saves_nothing(admin_client):
+    source = make_source(title="DGAM statement", text="The temple was damaged on Sunday.")
+    response = admin_client.post(
+        ADD_URL,
+        event_form(make_site(), [{"source": source.pk, "quote": "The temple was destroyed"}]),
+    )
+    assert response.status_code == 200
+    assert "does not occur in the stored text of “DGAM statement”" in form_errors(response)
+    assert not DamageEvent.objects.exists()
+    assert not Citation.objects.exists()
+
+
+def test_a_quote_may_leave_words_out_with_an_ellipsis(admin_client):
+    source = make_source(text="The cella, the heart of the temple, was blown up on Sunday.")
+    response = admin_client.post(
+        ADD_URL, event_form(make_site(), [{"source": source.pk, "quote": "The cella … blown up"}])
+    )
+    assert response.status_code == 302, form_errors(response)
+
+
+def test_it_refuses_to_publish_an_event_no_citation_supports(admin_client):
+    response = admin_client.post(
+        ADD_URL,
+        event_form(
+            make_site(), [{"source": make_source().pk, "stance": "mentions"}], state="published"
+        ),
+    )
+    assert response.status_code == 200
+    assert "only be published with at least one citation that supports it" in form_errors(response)
+    assert not DamageEvent.objects.exists()
+
+
+def test_an_editor_publishes_an_event_with_a_supporting_citation_in_one_save(editor_client):
+    response = editor_client.post(
+        ADD_URL, event_form(make_site(), [{"source": make_source().pk}], state="published")
+    )
+    assert response.status_code == 302, form_errors(response)
+    assert DamageEvent.objects.get().state == "published"
+
+
+def test_a_curator_cannot_publish(curator_client):
+    response = curator_client.post(
+        ADD_URL, event_form(make_site(), [{"source": make_source().pk}], state="published")
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in form_errors(response)
+    assert not DamageEvent.objects.exists()
+
+    event = make_event()
+    make_citation(event)
+    response = curator_client.post(LIST_URL, {"action": "publish", "_selected_action": [event.pk]})
+    event.refresh_from_db()
+    assert event.state == "draft"
+
+
+def test_a_curator_cannot_edit_an_event_once_it_is_in_review(curator_client):
+    event = make_event(state="review")
+    url = reverse("admin:heritage_damageevent_change", args=[event.pk])
+    response = curator_client.post(url, event_form(event.site, summary="Changed"))
+    assert response.status_code == 403
+    event.refresh_from_db()
+    assert event.summary == "Blown up"
+
+
+def test_the_publish_action_publishes_the_supported_and_names_the_rest(editor_client):
+    supported = make_event(summary="Supported")
+    make_citation(supported)
+    unsupported = make_event(summary="Unsupported")
+    make_citation(unsupported, stance="contradicts")
+
+    response = editor_client.post(
+        LIST_URL,
+        {"action": "publish", "_selected_action": [supported.pk, unsupported.pk]},
+        follow=True,
+    )
+    supported.refresh_from_db()
+    unsupported.refresh_from_db()
+    assert (supported.state, unsupported.state) == ("published", "draft")
+    shown = " ".join(str(m) for m in response.context["messages"])
+    assert "1 event(s) published" in shown
+    assert "no citation supports them" in shown
+    assert "Unsupported" in shown
+
+
+def test_the_review_action_sends_drafts_for_review(curator_client):
+    event = make_event()
+    curator_client.post(LIST_URL, {"action": "send_to_review", "_selected_action": [event.pk]})
+    event.refresh_from_db()
+    assert event.state == "review"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"date": "30/08/2015"}, "date", "is not a date in EDTF"),
+        ({"date": "2017-01-10/2016-12-26"}, "date", "ends before it begins"),
+        ({"actor": "999999"}, "actor", "Select a valid choice"),
+        ({"grade_override": "confirmed"}, "grade_override_reason", "Say why"),
+    ],
+)
+def test_it_refuses_bad_input_with_a_message_and_saves_nothing(
+    admin_client, fields, field, message
+):
+    response = admin_client.post(ADD_URL, event_form(make_site(), **fields))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert message in " ".join(errors[field])
+    assert not DamageEvent.objects.exists()
+
+
+def test_a_citation_with_a_malformed_claimed_date_is_refused(admin_client):
+    response = admin_client.post(
+        ADD_URL,
+        event_form(make_site(), [{"source": make_source().pk, "claimed_date": "last week"}]),
+    )
+    assert response.status_code == 200
+    assert "is not a date in EDTF" in form_errors(response)
+    assert not DamageEvent.objects.exists()
+
+
+def populate(events):
+    actor = make_actor()
+    for i in range(events):
+        event = make_event(make_site(), actor=actor, date=f"2015-{i % 12 + 1:02d}")
+        make_citation(event)
+        make_citation(event, stance="mentions")
+
+
+@pytest.mark.parametrize("events", [3, 30])
+def test_the_event_list_costs_the_same_queries_however_many_rows(
+    admin_client, django_assert_num_queries, events
+):
+    populate(events)
+    # Expect 6 queries: the session, the user, the year filter's bounds, the count for the
+    # paginator, the total for "show all", and the events with their site, actor and
+    # citation count.
+    with django_assert_num_queries(6):
+        response = admin_client.get(LIST_URL)
+    assert response.status_code == 200
+    assert len(response.context["cl"].result_list) == events
+
+
+def test_the_event_list_finds_an_event_by_any_name_of_its_site(admin_client):
+    site = make_site(name="Temple of Baalshamin")
+    SiteName.objects.create(site=site, name="Baal Shamin", language="ar-Latn")
+    SiteName.objects.create(site=site, name="معبد بعل شمين", language="ar")
+    event = make_event(site)
+    make_event(summary="Elsewhere")
+
+    for term in ("Baal Shamin", "بعل شمين", "baalshamin"):
+        response = admin_client.get(LIST_URL, {"q": term})
+        assert list(response.context["cl"].result_list) == [event], term
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"level": "destroyed"}, {"2015"}),
+        ({"grade": "confirmed"}, {"2016"}),
+        ({"state": "published"}, {"2016"}),
+        ({"year": "2015"}, {"2015"}),
+        ({"year": "2016"}, {"2016"}),
+        ({"year": "1066"}, set()),
+        ({"year": "nonsense"}, {"2015", "2016"}),
+    ],
+)
+def test_the_event_list_filters(admin_client, query, expected):
+    make_event(summary="2015", date="2015-08-30", level="destroyed")
+    event = make_event(summary="2016", date="2016-03~", level="severe")
+    make_citation(event, basis="imagery")
+    event.refresh_from_db()
+    event.publish()
+
+    response = admin_client.get(LIST_URL, query)
+    assert response.status_code == 200
+    assert {e.summary for e in response.context["cl"].result_list} == expected

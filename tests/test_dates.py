@@ -1,0 +1,46 @@
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from heritage.dates import EARLIEST, LATEST, edtf_bounds
+
+D = datetime.date
+
+
+@pytest.mark.parametrize(
+    ("value", "lower", "upper"),
+    [
+        ("2015-08-30", D(2015, 8, 30), D(2015, 8, 30)),
+        ("2015-08", D(2015, 8, 1), D(2015, 8, 31)),
+        ("2015-08~", D(2015, 8, 1), D(2015, 8, 31)),
+        ("2016-02", D(2016, 2, 1), D(2016, 2, 29)),
+        ("2015", D(2015, 1, 1), D(2015, 12, 31)),
+        ("2016-12-26/2017-01-10", D(2016, 12, 26), D(2017, 1, 10)),
+        ("2015-05/2016-03-27", D(2015, 5, 1), D(2016, 3, 27)),
+        ("../2015-10-05", EARLIEST, D(2015, 10, 5)),
+        ("2015-06/..", D(2015, 6, 1), LATEST),
+        (" 2015-08-30 ", D(2015, 8, 30), D(2015, 8, 30)),
+    ],
+)
+def test_it_bounds_an_edtf_date_by_its_earliest_and_latest_day(value, lower, upper):
+    assert edtf_bounds(value) == (lower, upper)
+
+
+@pytest.mark.parametrize("value", ["30 August 2015", "2015-02-30", "2015-13", "soon", "15-8-30"])
+def test_it_refuses_what_is_not_edtf_and_says_how_to_write_it(value):
+    with pytest.raises(ValidationError) as caught:
+        edtf_bounds(value)
+    message = caught.value.messages[0]
+    assert "is not a date in EDTF" in message or "cannot be placed" in message
+    assert "2016-12-26/2017-01-10" in message
+
+
+def test_it_refuses_an_interval_that_ends_before_it_begins():
+    with pytest.raises(ValidationError, match="ends before it begins"):
+        edtf_bounds("2017-01-10/2016-12-26")
+
+
+def test_it_refuses_an_empty_date():
+    with pytest.raises(ValidationError, match="Enter a date"):
+        edtf_bounds("  ")
