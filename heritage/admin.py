@@ -1,7 +1,7 @@
 import datetime
 
 from django.contrib import admin, messages
-from django.db.models import Count, Max, Min
+from django.db.models import Max, Min
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -14,6 +14,7 @@ from heritage.models import (
     SiteImage,
     SiteName,
     State,
+    related_count,
 )
 from reports.admin import CitationInline
 
@@ -56,7 +57,9 @@ class SiteAdmin(SimpleHistoryAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(event_count=Count("events"))
+        return (
+            super().get_queryset(request).annotate(event_count=related_count(DamageEvent, "site"))
+        )
 
     @admin.display(description="events", ordering="event_count")
     def event_count(self, site):

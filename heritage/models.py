@@ -9,6 +9,20 @@ from heritage.dates import EDTFField, edtf_bounds
 from heritage.images import reencode_image, validate_image_upload
 
 
+def related_count(model, field, counted="pk"):
+    """How many `model` rows point at each row here through `field`, counting distinct
+    `counted`. A correlated subquery rather than Count() over a join: without GROUP BY,
+    a paginator's COUNT(*) drops it and the model's default ordering still holds."""
+    rows = (
+        model.objects.filter(**{field: models.OuterRef("pk")})
+        .order_by()
+        .values(field)
+        .annotate(n=models.Count(counted, distinct=counted != "pk"))
+        .values("n")
+    )
+    return Coalesce(models.Subquery(rows), 0)
+
+
 class DamageLevel(models.TextChoices):
     """EAMENA's overall damage severity."""
 
@@ -304,17 +318,8 @@ class DamageEventQuerySet(models.QuerySet):
     def for_admin_list(self):
         """What the curators' event list shows, in a fixed number of queries."""
         citation = self.model._meta.get_field("citations").related_model
-        # A correlated subquery rather than a join with GROUP BY: the paginator's COUNT(*)
-        # then drops it, and stays a plain count of events.
-        count = (
-            citation.objects.filter(event=models.OuterRef("pk"))
-            .order_by()
-            .values("event")
-            .annotate(n=models.Count("pk"))
-            .values("n")
-        )
         return self.select_related("site", "actor").annotate(
-            citation_count=Coalesce(models.Subquery(count), 0)
+            citation_count=related_count(citation, "event")
         )
 
     def refresh_verification(self):

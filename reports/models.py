@@ -7,7 +7,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from heritage.dates import EDTFField, edtf_bounds
-from heritage.models import DamageEvent, DamageLevel
+from heritage.models import DamageEvent, DamageLevel, related_count
 
 
 class SourceKind(models.TextChoices):
@@ -24,7 +24,7 @@ class SourceKind(models.TextChoices):
 class SourceQuerySet(models.QuerySet):
     def with_event_count(self):
         """Each source with how many distinct events cite it, in the same query."""
-        return self.annotate(event_count=models.Count("citations__event", distinct=True))
+        return self.annotate(event_count=related_count(Citation, "source", counted="event"))
 
 
 class Source(models.Model):
@@ -193,7 +193,7 @@ class Citation(models.Model):
         ordering = ["event", "id"]
 
     def __str__(self):
-        return f"{self.source} → {self.event_id} ({self.stance})"
+        return f"{self.event} — {self.get_stance_display().lower()} in {self.source}"
 
     @transaction.atomic
     def save(self, *args, **kwargs):
