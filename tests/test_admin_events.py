@@ -5,61 +5,20 @@ from django.urls import reverse
 
 from heritage.models import DamageEvent, SiteName
 from reports.models import Citation
-from tests.helpers import make_actor, make_citation, make_event, make_site, make_source
+from tests.helpers import (
+    event_form,
+    form_errors,
+    make_actor,
+    make_citation,
+    make_event,
+    make_site,
+    make_source,
+)
 
 pytestmark = pytest.mark.django_db
 
 ADD_URL = reverse("admin:heritage_damageevent_add")
 LIST_URL = reverse("admin:heritage_damageevent_changelist")
-
-
-def event_form(site, citations=(), **fields):
-    """The POST data of the event form with its inline citations."""
-    data = {
-        "site": site.pk,
-        "kind": "damage",
-        "summary": "Cella blown up",
-        "date": "2015-08-30",
-        "state": "draft",
-        "level": "destroyed",
-        "extent": "61-90",
-        "cause": "explosives",
-        "actor": "",
-        "condition_after": "",
-        "description": "",
-        "grade_override": "",
-        "grade_override_reason": "",
-        "citations-TOTAL_FORMS": str(len(citations)),
-        "citations-INITIAL_FORMS": "0",
-        "citations-MIN_NUM_FORMS": "0",
-        "citations-MAX_NUM_FORMS": "1000",
-        "_save": "Save",
-    }
-    for i, citation in enumerate(citations):
-        row = {
-            "source": "",
-            "stance": "supports",
-            "basis": "report",
-            "quote": "",
-            "locator": "",
-            "certainty": "",
-            "claimed_level": "",
-            "claimed_date": "",
-            "note": "",
-        } | citation
-        data.update({f"citations-{i}-{key}": value for key, value in row.items()})
-    data.update(fields)
-    return data
-
-
-def form_errors(response):
-    """Every error message the admin page shows, main form and inlines."""
-    messages = [str(e) for e in response.context["errors"]]
-    for formset in response.context["inline_admin_formsets"]:
-        messages += [str(e) for e in formset.formset.non_form_errors()]
-        for form_errors in formset.formset.errors:
-            messages += [str(m) for errors in form_errors.values() for m in errors]
-    return " ".join(messages)
 
 
 def test_a_curator_adds_an_event_with_its_citation(curator_client):
