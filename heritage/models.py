@@ -118,7 +118,7 @@ class SiteKind(models.TextChoices):
 
 
 class LocationPrecision(models.TextChoices):
-    EXACT = "exact", "The monument itself"
+    EXACT = "exact", "Exact"
     APPROXIMATE = "approximate", "Approximate (a nearby or representative point)"
 
 

@@ -47,7 +47,7 @@ class SourceAdmin(SimpleHistoryAdmin):
     readonly_fields = ["citing_events"]
     fieldsets = [
         (None, {"fields": ["kind", "title", "publisher", "authors", "published", "language"]}),
-        ("Where to find it", {"fields": ["url", "archived_url", "accessed"]}),
+        ("Where to find it", {"fields": ["url", "archived_url", "accessed", "note"]}),
         ("Text", {"fields": ["text"], "classes": ["collapse"]}),
         ("Cited by", {"fields": ["citing_events"]}),
     ]

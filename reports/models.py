@@ -47,6 +47,9 @@ class Source(models.Model):
     text = models.TextField(
         blank=True, help_text="The full text, when we hold it: quotes are checked against it."
     )
+    note = models.TextField(
+        blank=True, help_text="For curators: how the source was found, what it relays."
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
     history = HistoricalRecords()

@@ -2,7 +2,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from heritage.models import Site
+from heritage.models import DamageEvent, Site
 
 
 class Command(BaseCommand):
@@ -28,6 +28,9 @@ class Command(BaseCommand):
             return
         with transaction.atomic():
             call_command("loaddata", "palmyra", verbosity=0)
+            # loaddata stores rows as written; derive the grades again in case the
+            # fixture was edited by hand.
+            DamageEvent.objects.refresh_verification()
             # Fixtures load without history; give each row its first version so that the
             # first curator edit can be reverted.
             call_command("populate_history", auto=True, verbosity=0)
