@@ -367,7 +367,7 @@ class DamageEvent(models.Model):
     grade = models.CharField(
         max_length=20, choices=Grade, default=Grade.UNSUPPORTED, editable=False, db_index=True
     )
-    has_conflict = models.BooleanField(default=False, editable=False)
+    has_conflict = models.BooleanField("sources disagree", default=False, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
     history = HistoricalRecords(excluded_fields=["grade", "has_conflict"])

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -25,9 +26,12 @@ def envlist(name, default=""):
 
 
 DEBUG = envbool("DEBUG", True)
-# A development key is generated per checkout so that no key is ever committed; production
-# must set SECRET_KEY (`manage.py check --deploy` says so when it is missing).
-SECRET_KEY = os.environ.get("SECRET_KEY") or "insecure-dev-only-" + str(BASE_DIR)
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("Set SECRET_KEY in the environment when DEBUG is off.")
+    # Development only: derived from the checkout's path, so no key is ever committed.
+    SECRET_KEY = "insecure-development-key-" + str(BASE_DIR)
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
 
 INSTALLED_APPS = [
@@ -97,7 +101,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA cache_size=-64000;"
         ),
     }
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("SQLITE_TEST_NAME")}
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 

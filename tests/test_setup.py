@@ -72,3 +72,22 @@ def test_loading_palmyra_twice_leaves_curators_edits_alone():
 def test_the_palmyra_rows_start_with_a_first_version_in_history(palmyra):
     bel = Site.objects.get(slug="temple-of-bel")
     assert bel.history.count() == 1
+
+
+def test_sqlite_connections_queue_writers_instead_of_failing(settings, tmp_path):
+    from django.db import connection
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite settings only apply on SQLite")
+    database = dict(settings.DATABASES["default"], NAME=str(tmp_path / "register.sqlite3"))
+    wrapper = DatabaseWrapper(database, alias="probe")
+    try:
+        with wrapper.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            assert cursor.fetchone()[0] == "wal"
+            cursor.execute("PRAGMA busy_timeout")
+            assert cursor.fetchone()[0] >= 5000
+        assert wrapper.transaction_mode == "IMMEDIATE"
+    finally:
+        wrapper.close()
