@@ -35,9 +35,10 @@ class SiteImageInline(admin.StackedInline):
         if not image.pk or not image.image:
             return "—"
         return format_html(
-            '<img src="{}" alt="{}" style="max-width:240px;max-height:160px">',
+            '<img src="{}" alt="{}" width="{}" height="{}">',
             image.image.url,
             image.caption,
+            *image.thumbnail_size(),
         )
 
 
@@ -106,7 +107,7 @@ class DamageEventAdmin(SimpleHistoryAdmin):
         "date",
         "level",
         "grade",
-        "has_conflict",
+        "conflict",
         "state",
         "citation_count",
     ]
@@ -137,8 +138,18 @@ class DamageEventAdmin(SimpleHistoryAdmin):
         ("Record", {"fields": ["created", "updated"], "classes": ["collapse"]}),
     ]
 
+    class Media:
+        css = {"all": ["heritage/admin.css"]}
+
     def get_queryset(self, request):
         return super().get_queryset(request).for_admin_list()
+
+    @admin.display(description="sources", ordering="has_conflict")
+    def conflict(self, event):
+        # Shown only when it matters: a mark on every agreeing row would drown the few.
+        if event.has_conflict:
+            return format_html('<span class="disagree">{}</span>', "disagree")
+        return ""
 
     @admin.display(description="citations", ordering="citation_count")
     def citation_count(self, event):

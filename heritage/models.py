@@ -271,6 +271,13 @@ class SiteImage(models.Model):
             self.image = reencode_image(self.image)
         super().save(*args, **kwargs)
 
+    def thumbnail_size(self, box=(240, 160)):
+        """Width and height that fit the picture in `box`, keeping its proportions."""
+        if not self.width or not self.height:
+            return box
+        scale = min(box[0] / self.width, box[1] / self.height, 1)
+        return round(self.width * scale), round(self.height * scale)
+
 
 class Actor(models.Model):
     """Who carried out an event: an armed group, an army, an air force."""

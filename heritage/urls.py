@@ -7,6 +7,8 @@ from django.views.generic import RedirectView
 admin.site.site_header = "Heritage damage register"
 admin.site.site_title = "Heritage damage register"
 admin.site.index_title = "Curation"
+# The event list has many columns; the list of models is one click away on the home page.
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("admin/", admin.site.urls),

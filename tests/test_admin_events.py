@@ -215,3 +215,14 @@ def test_the_event_list_filters(admin_client, query, expected):
     response = admin_client.get(LIST_URL, query)
     assert response.status_code == 200
     assert {e.summary for e in response.context["cl"].result_list} == expected
+
+
+def test_the_event_list_marks_only_the_events_whose_sources_disagree(admin_client):
+    agreed = make_event(summary="Agreed")
+    make_citation(agreed, claimed_level="destroyed")
+    disputed = make_event(summary="Disputed")
+    make_citation(disputed, claimed_level="destroyed")
+    make_citation(disputed, claimed_level="slight")
+
+    page = admin_client.get(LIST_URL).content.decode()
+    assert page.count('<span class="disagree">disagree</span>') == 1

@@ -98,8 +98,10 @@ def test_the_site_page_shows_a_thumbnail_of_each_picture(admin_client):
     change(admin_client, site, image=picture("PNG"))
     response = admin_client.get(reverse("admin:heritage_site_change", args=[site.pk]))
     image = SiteImage.objects.get(site=site)
+    page = response.content.decode()
     assert (
-        f'<img src="{image.image.url}" alt="The cella from the west"' in response.content.decode()
+        f'<img src="{image.image.url}" alt="The cella from the west" width="64" height="48">'
+        in (page)
     )
 
 
