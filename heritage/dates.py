@@ -9,11 +9,16 @@ interval-overlap query on indexed columns.
 
 import datetime
 
+from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.db import models
 from edtf import parse_edtf, struct_time_to_date
 from edtf.parser.edtf_exceptions import EDTFParseException
-from edtf.parser.parser_classes import Interval, UnspecifiedIntervalSection
+from edtf.parser.parser_classes import (
+    Interval,
+    UncertainOrApproximate,
+    UnspecifiedIntervalSection,
+)
 
 # Open interval ends ("../2015-10-05") are stored as the widest dates both databases
 # keep, so overlap queries need no NULL handling.
@@ -21,15 +26,35 @@ EARLIEST = datetime.date(1, 1, 1)
 LATEST = datetime.date(9999, 12, 31)
 
 HELP_TEXT = (
-    "EDTF: 2015-08-30 · 2015-08 (sometime in August) · 2015-08~ (about August) · "
+    "EDTF: 2015-08-30 · 2015-08 (sometime in August) · 2015-08~ (about August: July to "
+    "September) · "
     "2016-12-26/2017-01-10 (between two dates) · ../2015-10-05 (on or before)."
 )
+
+
+# "About" (~) or "perhaps" (?) widens a date by this much either side, by its precision:
+# `2015-08~` runs from July to September 2015. (The edtf package's own fuzzy bounds pad
+# every component, turning "about August 2015" into two and a half years.)
+PADDING = {
+    "day": relativedelta(days=3),
+    "month": relativedelta(months=1),
+    "season": relativedelta(months=1),
+    "year": relativedelta(years=1),
+}
 
 
 def _side_bounds(section):
     if isinstance(section, UnspecifiedIntervalSection):
         return EARLIEST, LATEST
-    return struct_time_to_date(section.lower_strict()), struct_time_to_date(section.upper_strict())
+    lower = struct_time_to_date(section.lower_strict())
+    upper = struct_time_to_date(section.upper_strict())
+    if isinstance(section, UncertainOrApproximate) and section.ua:
+        padding = PADDING.get(getattr(section.date, "precision", None), relativedelta())
+        lower, upper = (
+            max(EARLIEST + padding, lower) - padding,
+            min(LATEST - padding, upper) + padding,
+        )
+    return lower, upper
 
 
 def edtf_bounds(value):

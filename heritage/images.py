@@ -8,28 +8,45 @@ and what is stored is re-encoded by Pillow, which drops EXIF (camera, GPS positi
 import io
 import warnings
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import InMemoryUploadedFile
+from django.db import models
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+# What Pillow reports, and what we store it as. Phones and cameras write JPEGs with a
+# second, multi-picture frame, which Pillow calls MPO: we keep the first frame.
+STORED_AS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP"}
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+SAVE_OPTIONS = {
+    "JPEG": {"quality": 88, "optimize": True},
+    "PNG": {"optimize": True},
+    "WEBP": {"quality": 88},
+}
+
+
+def _too_many_pixels(**params):
+    return ValidationError(
+        "This picture has %(pixels)s, more than we can safely process; scale it down below "
+        "%(limit)s million pixels.",
+        code="too_many_pixels",
+        params={"limit": settings.IMAGE_MAX_PIXELS // 1_000_000, **params},
+    )
 
 
 def _open(upload):
+    # Pillow gets its own copy (uploads are size-capped first): it may close what it reads.
+    upload.seek(0)
+    data = io.BytesIO(upload.read())
     upload.seek(0)
     with warnings.catch_warnings():
-        # Pillow warns, then raises, past its own pixel limit; ours is checked below.
+        # Past its own limit Pillow warns, and past twice that it raises: both are bombs.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            return Image.open(upload)
+            return Image.open(data)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise ValidationError(
-                "This picture has more pixels than we can safely process; scale it down "
-                "below %(limit)s million pixels.",
-                code="too_many_pixels",
-                params={"limit": settings.IMAGE_MAX_PIXELS // 1_000_000},
-            ) from error
+            raise _too_many_pixels(pixels="too many pixels") from error
         except (UnidentifiedImageError, OSError, ValueError) as error:
             raise ValidationError(
                 "This file is not a picture we can read. Upload a JPEG, PNG or WebP image.",
@@ -38,6 +55,8 @@ def _open(upload):
 
 
 def validate_image_upload(upload):
+    if getattr(upload, "_committed", False):
+        return  # already stored: it was checked when it arrived
     size = getattr(upload, "size", None)
     if size is not None and size > settings.IMAGE_MAX_BYTES:
         raise ValidationError(
@@ -49,55 +68,65 @@ def validate_image_upload(upload):
             },
         )
     image = _open(upload)
-    if image.format not in ALLOWED_FORMATS:
-        raise ValidationError(
-            "This is a %(format)s file; upload a JPEG, PNG or WebP image.",
-            code="wrong_format",
-            params={"format": image.format or "unknown"},
-        )
-    width, height = image.size
-    if width * height > settings.IMAGE_MAX_PIXELS:
-        raise ValidationError(
-            "This picture is %(width)s × %(height)s pixels, more than we can safely "
-            "process; scale it down below %(limit)s million pixels.",
-            code="too_many_pixels",
-            params={
-                "width": width,
-                "height": height,
-                "limit": settings.IMAGE_MAX_PIXELS // 1_000_000,
-            },
-        )
     try:
-        # verify() reads the whole file and finds truncation and corrupt chunks.
-        image.verify()
-    except Exception as error:
-        raise ValidationError(
-            "This picture is damaged or incomplete; upload it again.", code="corrupt"
-        ) from error
+        if image.format not in STORED_AS:
+            raise ValidationError(
+                "This is a %(format)s file; upload a JPEG, PNG or WebP image.",
+                code="wrong_format",
+                params={"format": image.format or "unknown"},
+            )
+        width, height = image.size
+        if width * height > settings.IMAGE_MAX_PIXELS:
+            raise _too_many_pixels(pixels=f"{width} × {height} pixels")
+        try:
+            # Decoding finds truncated and corrupt files (verify() skips JPEG data).
+            image.load()
+        except Exception as error:
+            raise ValidationError(
+                "This picture is damaged or incomplete; upload it again.", code="corrupt"
+            ) from error
     finally:
-        upload.seek(0)
+        image.close()
 
 
 def reencode_image(upload):
-    """The picture decoded and written anew in its own format, upright, without EXIF."""
-    image = _open(upload)
-    image_format = image.format
-    image = ImageOps.exif_transpose(image)
-    if image_format == "JPEG" and image.mode not in ("RGB", "L"):
+    """The picture decoded and written anew, upright, without EXIF or other metadata;
+    its `image_size` says its width and height."""
+    with _open(upload) as original:
+        stored_as = STORED_AS[original.format]
+        original.seek(0)  # the first frame of a multi-picture file
+        image = ImageOps.exif_transpose(original)
+    if stored_as == "JPEG" and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
     buffer = io.BytesIO()
-    options = {
-        "JPEG": {"quality": 88, "optimize": True},
-        "WEBP": {"quality": 88},
-        "PNG": {"optimize": True},
-    }[image_format]
-    image.save(buffer, format=image_format, **options)
+    image.save(buffer, format=stored_as, **SAVE_OPTIONS[stored_as])
     name = upload.name.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "image"
-    return InMemoryUploadedFile(
+    cleaned = InMemoryUploadedFile(
         buffer,
         field_name="image",
-        name=f"{name}.{ALLOWED_FORMATS[image_format]}",
-        content_type=f"image/{ALLOWED_FORMATS[image_format].replace('jpg', 'jpeg')}",
+        name=f"{name}.{EXTENSIONS[stored_as]}",
+        content_type=f"image/{stored_as.lower()}",
         size=buffer.tell(),
         charset=None,
     )
+    cleaned.image_size = image.size
+    return cleaned
+
+
+class PictureFormField(forms.ImageField):
+    def to_python(self, data):
+        # Ours first: Django's own check calls every bomb "not an image".
+        if data not in self.empty_values:
+            validate_image_upload(data)
+        return super().to_python(data)
+
+
+class PictureField(models.ImageField):
+    """An image field whose uploads pass validate_image_upload, in forms too."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("validators", [validate_image_upload])
+        super().__init__(*args, **kwargs)
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": PictureFormField, **kwargs})

@@ -6,7 +6,7 @@ from django.db.models.functions import Coalesce
 from simple_history.models import HistoricalRecords
 
 from heritage.dates import EDTFField, edtf_bounds
-from heritage.images import reencode_image, validate_image_upload
+from heritage.images import PictureField, reencode_image
 
 
 def related_count(model, field, counted="pk"):
@@ -180,8 +180,17 @@ class Site(models.Model):
         ordering = ["name", "id"]
         constraints = [
             models.CheckConstraint(
+                # Both branches name NULLs explicitly: a CHECK whose condition is NULL
+                # passes, so a range test alone would let half a pair through.
                 condition=Q(latitude__isnull=True, longitude__isnull=True)
-                | Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
+                | Q(
+                    latitude__isnull=False,
+                    longitude__isnull=False,
+                    latitude__gte=-90,
+                    latitude__lte=90,
+                    longitude__gte=-180,
+                    longitude__lte=180,
+                ),
                 name="site_coordinates_in_wgs84_range_and_paired",
                 violation_error_message="Give both latitude and longitude, or neither.",
             ),
@@ -191,8 +200,6 @@ class Site(models.Model):
         return self.name
 
     def clean(self):
-        if (self.latitude is None) != (self.longitude is None):
-            raise ValidationError("Give both latitude and longitude, or neither.")
         if self.parent_id and self.pk:
             ancestor = self.parent
             while ancestor is not None:
@@ -244,11 +251,10 @@ def site_image_path(image, filename):
 
 class SiteImage(models.Model):
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="images")
-    image = models.ImageField(
+    # Width and height are recorded when a picture is re-encoded, not through Django's
+    # width_field, which re-reads the stored file at every form save.
+    image = PictureField(
         upload_to=site_image_path,
-        width_field="width",
-        height_field="height",
-        validators=[validate_image_upload],
         help_text="JPEG, PNG or WebP. Stored re-encoded, without its EXIF metadata.",
     )
     width = models.PositiveIntegerField(editable=False, null=True)
@@ -268,7 +274,9 @@ class SiteImage(models.Model):
     def save(self, *args, **kwargs):
         # Re-encode only a new upload: an untouched file was cleaned when it arrived.
         if self.image and not getattr(self.image, "_committed", True):
-            self.image = reencode_image(self.image)
+            cleaned = reencode_image(self.image)
+            self.width, self.height = cleaned.image_size
+            self.image = cleaned
         super().save(*args, **kwargs)
 
     def thumbnail_size(self, box=(240, 160)):
@@ -409,11 +417,6 @@ class DamageEvent(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self):
-        if self.date:
-            try:
-                self.date_lower, self.date_upper = edtf_bounds(self.date)
-            except ValidationError as error:
-                raise ValidationError({"date": error}) from error
         if self.grade_override and not self.grade_override_reason.strip():
             raise ValidationError({"grade_override_reason": "Say why you override the grade."})
 
@@ -435,8 +438,11 @@ class DamageEvent(models.Model):
             return Grade.CONFIRMED
         if any(c.stance == "contradicts" for c in citations) or self.citations_conflict(citations):
             return Grade.CONTESTED
+        # Sources of unknown publisher may all be one outlet's copies: together they
+        # count as one publisher, and only when no known publisher supports it.
         publishers = {c.source.publisher_key for c in supporting}
-        return Grade.FAIR if len(publishers) >= 2 else Grade.WEAK
+        independent = len(publishers - {""}) or len(publishers)
+        return Grade.FAIR if independent >= 2 else Grade.WEAK
 
     def verification(self, citations=None):
         """The grade this event shows: the curator's override, else the evidence grade."""

@@ -1,12 +1,16 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from heritage.models import State
-from reports.models import Citation, Source
+from heritage.models import DamageEvent, State
+from reports.models import Citation, Source, Stance
 
 
 class CitationInlineFormSet(BaseInlineFormSet):
@@ -25,11 +29,25 @@ class CitationInlineFormSet(BaseInlineFormSet):
             raise ValidationError(problem, code="unsupported")
 
 
+def is_editor(request):
+    return request.user.has_perm("heritage.publish_damageevent")
+
+
+def may_change_evidence_of(request, events):
+    """Curators change the evidence of drafts only; an editor changes anyone's."""
+    return is_editor(request) or all(event.state == State.DRAFT for event in events)
+
+
 class CitationInline(admin.StackedInline):
     model = Citation
     formset = CitationInlineFormSet
     extra = 1
     autocomplete_fields = ["source"]
+
+    def get_queryset(self, request):
+        # Each inline's title names its event, site and source.
+        return super().get_queryset(request).select_related("event__site", "source")
+
     fields = [
         ("source", "stance", "basis"),
         "quote",
@@ -55,6 +73,14 @@ class SourceAdmin(SimpleHistoryAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).with_event_count()
 
+    def has_change_permission(self, request, obj=None):
+        # A source's kind and publisher set the grades of the events citing it.
+        allowed = super().has_change_permission(request, obj)
+        if allowed and obj is not None:
+            events = DamageEvent.objects.filter(citations__source=obj).exclude(state=State.DRAFT)
+            return may_change_evidence_of(request, events[:1])
+        return allowed
+
     @admin.display(description="events citing it", ordering="event_count")
     def event_count(self, source):
         return source.event_count
@@ -79,10 +105,52 @@ class SourceAdmin(SimpleHistoryAdmin):
         )
 
 
+class CitationForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        citation = self.instance
+        withdrawn = cleaned.get("stance") != Stance.SUPPORTS or (
+            cleaned.get("event") and cleaned["event"].pk != citation.event_id
+        )
+        if citation.pk and withdrawn:
+            problem = citation.withdrawal_problem()
+            if problem:
+                raise ValidationError(problem, code="last_support")
+        return cleaned
+
+
 @admin.register(Citation)
 class CitationAdmin(SimpleHistoryAdmin):
+    form = CitationForm
     list_display = ["event", "source", "stance", "basis", "claimed_level", "claimed_date"]
     list_filter = ["stance", "basis", "source__kind"]
     list_select_related = ["event__site", "source"]
     search_fields = ["quote", "source__title", "event__site__name", "event__summary"]
     autocomplete_fields = ["event", "source"]
+
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        # One at a time, so that each deletion passes the check in delete_view.
+        actions = super().get_actions(request, action_location)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or may_change_evidence_of(request, [obj.event]))
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or may_change_evidence_of(request, [obj.event]))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "event" and not is_editor(request):
+            kwargs["queryset"] = DamageEvent.objects.filter(state=State.DRAFT)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        citation = self.get_object(request, unquote(object_id))
+        problem = citation.withdrawal_problem() if citation else None
+        if problem:
+            self.message_user(request, problem, messages.ERROR)
+            return redirect(reverse("admin:reports_citation_change", args=[citation.pk]))
+        return super().delete_view(request, object_id, extra_context)

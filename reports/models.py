@@ -4,10 +4,12 @@ import unicodedata
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from simple_history.models import HistoricalRecords
 
 from heritage.dates import EDTFField, edtf_bounds
-from heritage.models import DamageEvent, DamageLevel, related_count
+from heritage.models import DamageEvent, DamageLevel, State, related_count
 
 
 class SourceKind(models.TextChoices):
@@ -79,33 +81,39 @@ class Source(models.Model):
         DamageEvent.objects.filter(citations__source=self).distinct().refresh_verification()
 
     def clean(self):
-        if self.published:
-            try:
-                edtf_bounds(self.published)
-            except ValidationError as error:
-                raise ValidationError({"published": error}) from error
+        if self.pk and self.text:
+            lost = [
+                citation
+                for citation in self.citations.exclude(quote="").select_related("event__site")
+                if not self.contains_quote(citation.quote)
+            ]
+            if lost:
+                raise ValidationError(
+                    {
+                        "text": "This text no longer contains what events quote from it: "
+                        + "; ".join(f"“{c.quote}” ({c.event})" for c in lost)
+                        + ". Correct the text, or those quotes first."
+                    }
+                )
 
     @property
     def publisher_key(self):
-        """What counts as one publisher when grades count independent sources: an
-        unknown publisher counts as itself alone."""
-        return self.publisher.strip().casefold() or f"unknown-{self.pk}"
+        """Who published it, for counting independent publishers; "" when unknown."""
+        return self.publisher.strip().casefold()
 
     def contains_quote(self, quote):
         """Whether `quote` occurs in the stored text, ignoring differences of whitespace
         and of quote marks and dashes; "…" or "[…]" in the quote stands for omitted
         words, so each part must occur, in order."""
         haystack = normalise_for_quote(self.text)
+        needles = [n for n in map(normalise_for_quote, ELISION.split(quote)) if n]
         position = 0
-        for part in ELISION.split(quote):
-            needle = normalise_for_quote(part)
-            if not needle:
-                continue
+        for needle in needles:
             found = haystack.find(needle, position)
             if found < 0:
                 return False
             position = found + len(needle)
-        return True
+        return bool(needles)
 
 
 ELISION = re.compile(r"\s*(?:\[\s*(?:\.\.\.|…)\s*\]|\.\.\.|…)\s*")
@@ -128,7 +136,13 @@ QUOTE_MARKS = str.maketrans(
         "\u2013": "-",
         "\u2014": "-",
         "\u2212": "-",
+        "\u02bc": "'",
         "\u00ad": None,
+        "\u200b": None,
+        "\u200c": None,
+        "\u200d": None,
+        "\u2060": None,
+        "\ufeff": None,
     }
 )
 
@@ -203,34 +217,29 @@ class Citation(models.Model):
         self.claimed_lower, self.claimed_upper = (
             edtf_bounds(self.claimed_date) if self.claimed_date else (None, None)
         )
+        previous_event = (
+            Citation.objects.filter(pk=self.pk).values_list("event", flat=True).first()
+            if self.pk
+            else None
+        )
         super().save(*args, **kwargs)
-        self.event.refresh_verification()
+        # A citation moved to another event changes the grades of both.
+        DamageEvent.objects.filter(pk__in={self.event_id, previous_event}).refresh_verification()
 
     def clean(self):
-        errors = {}
-        if self.claimed_date:
-            try:
-                edtf_bounds(self.claimed_date)
-            except ValidationError as error:
-                errors["claimed_date"] = error
         source = self.source if self.source_id else None
         if source and source.text and self.quote and not source.contains_quote(self.quote):
-            errors["quote"] = ValidationError(
-                "This quote does not occur in the stored text of “%(title)s”. Copy it "
-                "exactly from the source (differences in spacing and quote marks do not "
-                "matter; mark left-out words with “…”).",
-                code="quote_not_in_source",
-                params={"title": source.title},
+            raise ValidationError(
+                {
+                    "quote": ValidationError(
+                        "This quote does not occur in the stored text of “%(title)s”. Copy "
+                        "it exactly from the source (differences in spacing and quote marks "
+                        "do not matter; mark left-out words with “…”).",
+                        code="quote_not_in_source",
+                        params={"title": source.title},
+                    )
+                }
             )
-        if errors:
-            raise ValidationError(errors)
-
-    @transaction.atomic
-    def delete(self, *args, **kwargs):
-        event = self.event
-        result = super().delete(*args, **kwargs)
-        event.refresh_verification()
-        return result
 
     @property
     def is_direct_evidence(self):
@@ -238,3 +247,26 @@ class Citation(models.Model):
         return self.basis in (Basis.IMAGERY, Basis.INSPECTION) or (
             self.source.kind == SourceKind.SATELLITE
         )
+
+    def withdrawal_problem(self):
+        """Why this citation, as stored, may not stop supporting its event (by deletion, a
+        new stance or a move), or None: it is the last support of a published event."""
+        stored = Citation.objects.filter(pk=self.pk).select_related("event__site").first()
+        if not stored or stored.stance != Stance.SUPPORTS:
+            return None
+        event = stored.event
+        if event.state != State.PUBLISHED:
+            return None
+        if event.citations.filter(stance=Stance.SUPPORTS).exclude(pk=stored.pk).exists():
+            return None
+        return (
+            f"This is the only citation supporting “{event}”, which is published. Add "
+            "another supporting citation, or return the event to draft, first."
+        )
+
+
+@receiver(post_delete, sender=Citation)
+def regrade_after_citation_deleted(sender, instance, **kwargs):
+    # A signal rather than Citation.delete(): bulk deletes (the admin's delete action,
+    # an event's cascade) never call delete() but do send post_delete for each row.
+    DamageEvent.objects.filter(pk=instance.event_id).refresh_verification()

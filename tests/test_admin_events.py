@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from heritage.dates import HELP_TEXT
 from heritage.models import DamageEvent, SiteName
 from reports.models import Citation
 from tests.helpers import (
@@ -226,3 +227,40 @@ def test_the_event_list_marks_only_the_events_whose_sources_disagree(admin_clien
 
     page = admin_client.get(LIST_URL).content.decode()
     assert page.count('<span class="disagree">disagree</span>') == 1
+
+
+@pytest.mark.parametrize("year", ["²", "٢٠١٥", "99999", "0"])
+def test_odd_year_values_filter_to_nothing_or_everything_without_an_error(admin_client, year):
+    make_event()
+    assert admin_client.get(LIST_URL, {"year": year}).status_code == 200
+
+
+def test_the_year_filter_offers_only_years_in_which_events_begin_or_end(admin_client):
+    make_event(date="1015-08-30")  # a typo for 2015
+    make_event(date="2016-12-26/2017-01-10")
+    response = admin_client.get(LIST_URL)
+    year_filter = next(f for f in response.context["cl"].filter_specs if f.title == "year")
+    assert [value for value, _ in year_filter.lookup_choices] == ["2017", "2016", "1015"]
+
+
+def test_a_malformed_date_is_reported_once(admin_client):
+    response = admin_client.post(ADD_URL, event_form(make_site(), date="last week"))
+    assert response.context["adminform"].form.errors["date"] == [
+        "“last week” is not a date in EDTF. " + HELP_TEXT
+    ]
+
+
+def test_the_event_page_costs_one_query_per_citation_beyond_a_fixed_few(
+    admin_client, django_assert_num_queries
+):
+    event = make_event()
+    for _ in range(4):
+        make_citation(event)
+    url = reverse("admin:heritage_damageevent_change", args=[event.pk])
+    admin_client.get(url)  # fills the process-wide content-type cache
+    # Expect 9 queries: the session, the user, the event with its site and actor, its
+    # citations with their sources, the site widget's selected option, and one per
+    # citation for its source widget's (autocomplete widgets look up their own option).
+    with django_assert_num_queries(9):
+        response = admin_client.get(url)
+    assert response.status_code == 200

@@ -108,12 +108,12 @@ def test_the_site_page_shows_a_thumbnail_of_each_picture(admin_client):
 @pytest.mark.parametrize(
     ("upload", "message"),
     [
-        (SimpleUploadedFile("photo.jpg", b"this is plain text"), "Upload a valid image"),
+        (SimpleUploadedFile("photo.jpg", b"this is plain text"), "not a picture we can read"),
         (
             SimpleUploadedFile(
                 "drawing.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script/></svg>'
             ),
-            "Upload a valid image",
+            "not a picture we can read",
         ),
         (picture("GIF", name="anim.jpg"), "This is a GIF file"),
     ],
@@ -192,3 +192,54 @@ def test_the_site_list_costs_the_same_queries_however_many_rows(
         response = admin_client.get(LIST_URL)
     assert len(response.context["cl"].result_list) == sites
     assert Site.objects.count() == sites
+
+
+def test_a_phone_jpeg_with_a_second_frame_is_kept_as_a_jpeg(admin_client):
+    buffer = io.BytesIO()
+    first, second = Image.new("RGB", (32, 24), (9, 9, 9)), Image.new("RGB", (32, 24))
+    first.save(buffer, format="MPO", save_all=True, append_images=[second])
+    upload = SimpleUploadedFile("phone.jpg", buffer.getvalue())
+    response = change(admin_client, make_site(), image=upload)
+    assert response.status_code == 302, inline_errors(response)
+    with Image.open(SiteImage.objects.get().image.path) as stored:
+        assert stored.format == "JPEG"
+
+
+def test_a_truncated_jpeg_is_refused_with_a_message(admin_client):
+    whole = picture(size=(400, 300)).read()
+    upload = SimpleUploadedFile("cut.jpg", whole[: len(whole) // 2])
+    response = change(admin_client, make_site(), image=upload)
+    assert response.status_code == 200
+    assert "damaged or incomplete" in inline_errors(response)
+    assert not SiteImage.objects.exists()
+
+
+def test_a_real_decompression_bomb_gets_the_pixel_message_not_a_generic_one(admin_client):
+    # 20000 × 20000: past twice Pillow's own limit, where Django's check would answer first.
+    bomb = picture("PNG", size=(20000, 20000))
+    response = change(admin_client, make_site(), image=bomb)
+    assert response.status_code == 200
+    assert "more than we can safely process" in inline_errors(response)
+    assert not SiteImage.objects.exists()
+
+
+def test_a_site_whose_stored_picture_went_missing_can_still_be_edited(admin_client):
+    site = make_site()
+    image = SiteImage.objects.create(
+        site=site, image=picture(), caption="West front", credit="A. B.", licence="CC0"
+    )
+    image.image.storage.delete(image.image.name)
+    data = site_form(site, name="Renamed") | {
+        "images-TOTAL_FORMS": "1",
+        "images-INITIAL_FORMS": "1",
+        "images-0-id": str(image.pk),
+        "images-0-site": str(site.pk),
+        "images-0-caption": "West front",
+        "images-0-credit": "A. B.",
+        "images-0-licence": "CC0",
+        "images-0-taken": "",
+    }
+    response = admin_client.post(reverse("admin:heritage_site_change", args=[site.pk]), data)
+    assert response.status_code == 302, inline_errors(response)
+    site.refresh_from_db()
+    assert site.name == "Renamed"

@@ -38,10 +38,17 @@ def test_two_publishers_make_it_fair():
     assert grade_of(event) == Grade.FAIR
 
 
-def test_two_sources_of_unknown_publisher_count_as_two():
+def test_sources_of_unknown_publisher_count_as_one_publisher_and_only_alone():
     event = make_event()
     make_citation(event, make_source(publisher=""))
     make_citation(event, make_source(publisher=""))
+    assert grade_of(event) == Grade.WEAK
+
+    # An anonymous page may copy a known outlet: it adds nobody independent.
+    make_citation(event, make_source(publisher="Reuters"))
+    assert grade_of(event) == Grade.WEAK
+
+    make_citation(event, make_source(publisher="Xinhua"))
     assert grade_of(event) == Grade.FAIR
 
 
@@ -150,3 +157,21 @@ def test_an_event_can_only_be_published_with_a_supporting_citation():
     event.publish()
     event.refresh_from_db()
     assert event.state == "published"
+
+
+def test_a_bulk_delete_of_citations_regrades_their_events():
+    event = make_event()
+    make_citation(event, make_source(publisher="A"))
+    make_citation(event, make_source(publisher="B"))
+    assert grade_of(event) == Grade.FAIR
+    event.citations.all().delete()
+    assert grade_of(event) == Grade.UNSUPPORTED
+
+
+def test_moving_a_citation_to_another_event_regrades_both():
+    first, second = make_event(), make_event()
+    citation = make_citation(first)
+    assert (grade_of(first), grade_of(second)) == (Grade.WEAK, Grade.UNSUPPORTED)
+    citation.event = second
+    citation.save()
+    assert (grade_of(first), grade_of(second)) == (Grade.UNSUPPORTED, Grade.WEAK)
