@@ -37,6 +37,7 @@ run: data
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install
+	@mkdir -p var
 	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null || \
 		{ echo "Models changed without a migration: run manage.py makemigrations." >&2; exit 1; }
 	$(BIN)/pytest $(PYTEST_ARGS)
