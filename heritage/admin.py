@@ -69,7 +69,9 @@ class SiteAdmin(SimpleHistoryAdmin):
 
     def get_queryset(self, request):
         return (
-            super().get_queryset(request).annotate(event_count=related_count(DamageEvent, "site"))
+            super()
+            .get_queryset(request)
+            .annotate(event_count=related_count(DamageEvent.objects.all(), "site"))
         )
 
     @admin.display(description="events", ordering="event_count")

@@ -110,3 +110,57 @@ class EDTFField(models.CharField):
     def to_python(self, value):
         value = super().to_python(value)
         return value.strip() if isinstance(value, str) else value
+
+
+MONTHS = [
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+]  # fmt: skip
+SEASONS = {"21": "spring", "22": "summer", "23": "autumn", "24": "winter"}
+QUALIFIERS = {"~": "about ", "?": "perhaps ", "%": "perhaps about "}
+
+
+def _describe_day(day):
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def _describe_section(section):
+    qualifier = ""
+    if isinstance(section, UncertainOrApproximate) and section.ua:
+        qualifier = QUALIFIERS.get(str(section.ua), "")
+        section = section.date
+    lower = struct_time_to_date(section.lower_strict())
+    upper = struct_time_to_date(section.upper_strict())
+    season = SEASONS.get(str(getattr(section, "season", "")))
+    if season:
+        text = f"{season} {lower.year}"
+    elif lower == upper:
+        text = _describe_day(lower)
+    elif (lower.month, lower.day, upper.month, upper.day) == (1, 1, 12, 31) and (
+        lower.year == upper.year
+    ):
+        text = str(lower.year)
+    elif lower.day == 1 and (lower.year, lower.month) == (upper.year, upper.month):
+        text = f"{MONTHS[lower.month - 1]} {lower.year}"
+    else:
+        text = f"sometime between {_describe_day(lower)} and {_describe_day(upper)}"
+    return qualifier + text
+
+
+def describe_edtf(value):
+    """An EDTF date as a reader says it: "30 August 2015", "about August 2015",
+    "between 26 December 2016 and 10 January 2017", "on or before 5 October 2015".
+    Text that is not EDTF comes back unchanged."""
+    try:
+        edtf_bounds(value)
+        parsed = parse_edtf(value.strip())
+        if not isinstance(parsed, Interval):
+            return _describe_section(parsed)
+        start, end = parsed.lower, parsed.upper
+        if isinstance(start, UnspecifiedIntervalSection):
+            return f"on or before {_describe_section(end)}"
+        if isinstance(end, UnspecifiedIntervalSection):
+            return f"on or after {_describe_section(start)}"
+        return f"between {_describe_section(start)} and {_describe_section(end)}"
+    except (ValidationError, ValueError, TypeError, AttributeError):
+        return value

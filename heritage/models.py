@@ -2,19 +2,20 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, NullIf
+from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from heritage.dates import EDTFField, edtf_bounds
 from heritage.images import PictureField, reencode_image
 
 
-def related_count(model, field, counted="pk"):
-    """How many `model` rows point at each row here through `field`, counting distinct
-    `counted`. A correlated subquery rather than Count() over a join: without GROUP BY,
-    a paginator's COUNT(*) drops it and the model's default ordering still holds."""
+def related_count(rows, field, counted="pk"):
+    """How many of `rows` (a queryset) point at each row here through `field`, counting
+    distinct `counted`. A correlated subquery rather than Count() over a join: without
+    GROUP BY, a paginator's COUNT(*) drops it and the model's default ordering holds."""
     rows = (
-        model.objects.filter(**{field: models.OuterRef("pk")})
+        rows.filter(**{field: models.OuterRef("pk")})
         .order_by()
         .values(field)
         .annotate(n=models.Count(counted, distinct=counted != "pk"))
@@ -122,6 +123,26 @@ class LocationPrecision(models.TextChoices):
     APPROXIMATE = "approximate", "Approximate (a nearby or representative point)"
 
 
+class SiteQuerySet(models.QuerySet):
+    def with_record(self):
+        """Each site with its published record summed up: `condition` (the level after
+        its latest published event), `last_event` (that event's latest possible day) and
+        `event_count`, as subqueries in the same query."""
+        published = DamageEvent.objects.published()
+        latest = published.filter(site=models.OuterRef("pk")).latest_first()
+        resulting_level = Coalesce(NullIf("condition_after", models.Value("")), "level")
+        return self.annotate(
+            condition=models.Subquery(
+                latest.annotate(resulting=resulting_level).values("resulting")[:1]
+            ),
+            last_event=models.Subquery(latest.values("date_upper")[:1]),
+            event_count=related_count(published, "site"),
+        )
+
+    def located(self):
+        return self.filter(latitude__isnull=False, longitude__isnull=False)
+
+
 class Site(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True, help_text="Used in the site's URLs.")
@@ -176,6 +197,8 @@ class Site(models.Model):
     updated = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
 
+    objects = SiteQuerySet.as_manager()
+
     class Meta:
         ordering = ["name", "id"]
         constraints = [
@@ -198,6 +221,9 @@ class Site(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        return reverse("heritage:site-detail", args=[self.slug])
 
     def clean(self):
         if self.parent_id and self.pk:
@@ -223,6 +249,9 @@ class Site(models.Model):
         return event.resulting_level if event else None
 
 
+RIGHT_TO_LEFT = {"ar", "fa", "he", "ps", "syr", "ur", "yi"}
+
+
 class SiteName(models.Model):
     """Another name a site is known by: in Arabic, a transliteration, a former name."""
 
@@ -243,6 +272,12 @@ class SiteName(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def is_rtl(self):
+        """Whether the name is written right to left: Arabic, unless transliterated."""
+        tags = self.language.split("-")
+        return tags[0].lower() in RIGHT_TO_LEFT and "latn" not in {t.lower() for t in tags}
 
 
 def site_image_path(image, filename):
@@ -334,8 +369,27 @@ class DamageEventQuerySet(models.QuerySet):
         """What the curators' event list shows, in a fixed number of queries."""
         citation = self.model._meta.get_field("citations").related_model
         return self.select_related("site", "actor").annotate(
-            citation_count=related_count(citation, "event")
+            citation_count=related_count(citation.objects.all(), "event")
         )
+
+    def for_timeline(self):
+        """What a public list of events shows: each with its site and actor, and its
+        citations with their sources, in four queries however many events."""
+        return self.select_related("site", "actor").prefetch_related("citations__source")
+
+    def matching(self, cause=None, grade=None, start=None, end=None, actor=None, levels=()):
+        """Events with these properties, each ignored when empty; `start` and `end`
+        bound the period the event may have happened in."""
+        queryset = self.overlapping(start, end)
+        if cause:
+            queryset = queryset.filter(cause=cause)
+        if grade:
+            queryset = queryset.filter(grade=grade)
+        if actor:
+            queryset = queryset.filter(actor=actor)
+        if levels:
+            queryset = queryset.filter(level__in=levels)
+        return queryset
 
     def refresh_verification(self):
         """Recompute the stored grade and conflict flag of every event here, for when
@@ -415,6 +469,9 @@ class DamageEvent(models.Model):
         else:
             self.grade, self.has_conflict = self.verification(), self.citations_conflict()
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return f"{self.site.get_absolute_url()}#event-{self.pk}"
 
     def clean(self):
         if self.grade_override and not self.grade_override_reason.strip():

@@ -6,6 +6,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
+from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from heritage.dates import EDTFField, edtf_bounds
@@ -24,9 +25,20 @@ class SourceKind(models.TextChoices):
 
 
 class SourceQuerySet(models.QuerySet):
-    def with_event_count(self):
+    def with_event_count(self, published_only=False):
         """Each source with how many distinct events cite it, in the same query."""
-        return self.annotate(event_count=related_count(Citation, "source", counted="event"))
+        citations = Citation.objects.all()
+        if published_only:
+            citations = citations.filter(event__state=State.PUBLISHED)
+        return self.annotate(event_count=related_count(citations, "source", counted="event"))
+
+    def public(self):
+        """The sources the public sees: all but those cited only by unpublished events,
+        which would reveal drafts."""
+        cited = Citation.objects.filter(source=models.OuterRef("pk"))
+        return self.filter(
+            ~models.Exists(cited) | models.Exists(cited.filter(event__state=State.PUBLISHED))
+        )
 
 
 class Source(models.Model):
@@ -79,6 +91,9 @@ class Source(models.Model):
         super().save(*args, **kwargs)
         # Grades depend on each supporting source's kind and publisher.
         DamageEvent.objects.filter(citations__source=self).distinct().refresh_verification()
+
+    def get_absolute_url(self):
+        return reverse("reports:source-detail", args=[self.pk])
 
     def clean(self):
         if self.pk and self.text:

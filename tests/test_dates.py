@@ -3,7 +3,7 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from heritage.dates import EARLIEST, LATEST, edtf_bounds
+from heritage.dates import EARLIEST, LATEST, describe_edtf, edtf_bounds
 
 D = datetime.date
 
@@ -47,3 +47,25 @@ def test_it_refuses_an_interval_that_ends_before_it_begins():
 def test_it_refuses_an_empty_date():
     with pytest.raises(ValidationError, match="Enter a date"):
         edtf_bounds("  ")
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("2015-08-30", "30 August 2015"),
+        ("2015-08", "August 2015"),
+        ("2015", "2015"),
+        ("2015-08~", "about August 2015"),
+        ("2015-08-30?", "perhaps 30 August 2015"),
+        ("2015%", "perhaps about 2015"),
+        ("2015-21", "spring 2015"),
+        ("2016-12-26/2017-01-10", "between 26 December 2016 and 10 January 2017"),
+        ("2015-05/2016-03-27", "between May 2015 and 27 March 2016"),
+        ("../2015-10-05", "on or before 5 October 2015"),
+        ("2015-06/..", "on or after June 2015"),
+        ("201X", "sometime between 1 January 2010 and 31 December 2019"),
+        ("not a date", "not a date"),
+    ],
+)
+def test_it_says_a_date_as_a_reader_would(value, words):
+    assert describe_edtf(value) == words

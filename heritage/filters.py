@@ -1,0 +1,162 @@
+"""The filters of the site and event lists, shared by the public pages and the API."""
+
+import datetime
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
+
+from heritage.dates import edtf_bounds
+from heritage.models import Actor, Cause, DamageEvent, DamageLevel, Grade, Site, SiteKind
+from heritage.search import search
+
+PERIOD_HELP = "A year, a month or a day: 2015, 2015-09 or 2015-09-01."
+
+
+def validate_period_bound(value):
+    try:
+        edtf_bounds(value)
+    except ValidationError as error:
+        raise ValidationError(
+            "“%(value)s” is not a date. " + PERIOD_HELP,
+            code="invalid_date",
+            params={"value": value},
+        ) from error
+
+
+class PeriodBoundFilter(django_filters.CharFilter):
+    """One end of a period, written as a year, a month or a day (any EDTF date). The
+    filtering itself is done by the FilterSet, which sees both ends at once."""
+
+    def __init__(self, *args, end, **kwargs):
+        self.end = end
+        kwargs.setdefault("method", "filter_nothing")
+        kwargs.setdefault("help_text", PERIOD_HELP)
+        super().__init__(*args, validators=[validate_period_bound], **kwargs)
+        self.extra["widget"] = forms.TextInput(attrs={"placeholder": "2015-09", "size": 10})
+
+    def bound(self, value):
+        """The period's first day for `from`, its last for `to`."""
+        lower, upper = edtf_bounds(value)
+        return lower if self.end == "start" else upper
+
+
+class RecordFilterSet(django_filters.FilterSet):
+    """What the site and event lists share: the words to search for, and the period."""
+
+    q = django_filters.CharFilter(method="filter_nothing", label="Search")
+    date_after = PeriodBoundFilter(label="From", end="start")
+    date_before = PeriodBoundFilter(label="To", end="end")
+
+    def filter_nothing(self, queryset, name, value):
+        return queryset  # applied in filter_queryset, together with the others
+
+    def period(self):
+        data = self.form.cleaned_data
+        start = (
+            self.filters["date_after"].bound(data["date_after"]) if data.get("date_after") else None
+        )
+        end = (
+            self.filters["date_before"].bound(data["date_before"])
+            if data.get("date_before")
+            else None
+        )
+        return start, end
+
+
+class DamageEventFilter(RecordFilterSet):
+    site = django_filters.CharFilter(field_name="site__slug", label="Site (its slug)")
+    kind = django_filters.ChoiceFilter(
+        empty_label="Any", choices=DamageEvent._meta.get_field("kind").choices
+    )
+    level = django_filters.MultipleChoiceFilter(
+        choices=DamageLevel.choices,
+        label="Damage level",
+        widget=forms.CheckboxSelectMultiple,
+        method="filter_nothing",
+    )
+    cause = django_filters.ChoiceFilter(
+        empty_label="Any", choices=Cause.choices, method="filter_nothing"
+    )
+    grade = django_filters.ChoiceFilter(
+        empty_label="Any",
+        choices=Grade.choices,
+        label="Verification grade",
+        method="filter_nothing",
+    )
+    actor = django_filters.ModelChoiceFilter(queryset=Actor.objects.all(), method="filter_nothing")
+    year = django_filters.NumberFilter(
+        method="filter_year",
+        label="Year",
+        min_value=1,
+        max_value=9999,
+        widget=forms.NumberInput(attrs={"placeholder": "2015"}),
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=[("date_lower", "date"), ("site__name", "site"), ("updated", "updated")],
+        field_labels={"date_lower": "Date", "site__name": "Site", "updated": "Last updated"},
+        label="Sort by",
+        empty_label="Default",
+    )
+
+    class Meta:
+        model = DamageEvent
+        fields = ["q", "site", "kind", "level", "cause", "grade", "actor", "year",
+                  "date_after", "date_before"]  # fmt: skip
+
+    def filter_year(self, queryset, name, year):
+        return queryset.overlapping(
+            datetime.date(int(year), 1, 1), datetime.date(int(year), 12, 31)
+        )
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        start, end = self.period()
+        queryset = queryset.matching(
+            cause=data.get("cause"),
+            grade=data.get("grade"),
+            actor=data.get("actor"),
+            levels=data.get("level"),
+            start=start,
+            end=end,
+        )
+        fields = ["summary", "description", "site__name", "site__names__name"]
+        return search(queryset, data.get("q"), fields)
+
+
+class SiteFilter(RecordFilterSet):
+    kind = django_filters.ChoiceFilter(empty_label="Any", choices=SiteKind.choices)
+    condition = django_filters.ChoiceFilter(
+        empty_label="Any", choices=DamageLevel.choices, label="Current condition"
+    )
+    cause = django_filters.ChoiceFilter(
+        empty_label="Any", choices=Cause.choices, method="filter_nothing", label="Cause of an event"
+    )
+    grade = django_filters.ChoiceFilter(
+        empty_label="Any", choices=Grade.choices, method="filter_nothing", label="Grade of an event"
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=[("name", "name"), ("last_event", "latest"), ("event_count", "events")],
+        field_labels={"name": "Name", "last_event": "Latest event", "event_count": "Events"},
+        label="Sort by",
+        empty_label="Default",
+    )
+
+    class Meta:
+        model = Site
+        fields = ["q", "kind", "condition", "cause", "grade", "date_after", "date_before"]
+
+    def filter_queryset(self, queryset):
+        """Site fields filter sites; event fields keep the sites with a published event
+        that has all of them at once."""
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        start, end = self.period()
+        if any([data.get("cause"), data.get("grade"), start, end]):
+            events = DamageEvent.objects.published().matching(
+                cause=data.get("cause"), grade=data.get("grade"), start=start, end=end
+            )
+            queryset = queryset.filter(Exists(events.filter(site=OuterRef("pk"))))
+        return search(queryset, data.get("q"), ["name", "names__name", "description"])

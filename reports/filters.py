@@ -1,0 +1,29 @@
+"""The filters of the source list, shared by the public page and the API."""
+
+import django_filters
+
+from heritage.search import search
+from reports.models import Source, SourceKind
+
+
+class SourceFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_words", label="Search")
+    kind = django_filters.ChoiceFilter(choices=SourceKind.choices, empty_label="Any")
+    publisher = django_filters.CharFilter(lookup_expr="icontains")
+    ordering = django_filters.OrderingFilter(
+        fields=[("published_lower", "published"), ("title", "title"), ("event_count", "events")],
+        field_labels={
+            "published_lower": "Publication date",
+            "title": "Title",
+            "event_count": "Events citing it",
+        },
+        label="Sort by",
+        empty_label="Default",
+    )
+
+    class Meta:
+        model = Source
+        fields = ["q", "kind", "publisher"]
+
+    def filter_words(self, queryset, name, value):
+        return search(queryset, value, ["title", "publisher", "authors"])

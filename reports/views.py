@@ -1,0 +1,25 @@
+from django.views.generic import DetailView
+from django_filters.views import FilterView
+
+from reports.filters import SourceFilter
+from reports.models import Source
+
+
+class SourceListView(FilterView):
+    filterset_class = SourceFilter
+    queryset = Source.objects.public().with_event_count(published_only=True)
+    template_name = "reports/source_list.html"
+    paginate_by = 50
+
+
+class SourceDetailView(DetailView):
+    queryset = Source.objects.public()
+    template_name = "reports/source_detail.html"
+
+    def get_context_data(self, **kwargs):
+        citations = (
+            self.object.citations.filter(event__state="published")
+            .select_related("event__site")
+            .order_by("event__date_lower", "event_id", "id")
+        )
+        return super().get_context_data(citations=citations, **kwargs)
