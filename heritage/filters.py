@@ -5,7 +5,7 @@ import datetime
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 
 from heritage.dates import edtf_bounds
 from heritage.models import Actor, Cause, DamageEvent, DamageLevel, Grade, Site, SiteKind
@@ -40,6 +40,23 @@ class PeriodBoundFilter(django_filters.CharFilter):
         """The period's first day for `from`, its last for `to`."""
         lower, upper = edtf_bounds(value)
         return lower if self.end == "start" else upper
+
+
+class OrderingFilter(django_filters.OrderingFilter):
+    """Sorting that puts rows without a value last, whichever way and whichever database
+    (PostgreSQL puts NULLs first when descending, SQLite when ascending)."""
+
+    def filter(self, queryset, value):
+        if value in ([], (), {}, "", None):
+            return queryset
+        ordering = []
+        for param in value:
+            name = self.get_ordering_value(param)
+            field = F(name.removeprefix("-"))
+            ordering.append(
+                field.desc(nulls_last=True) if name.startswith("-") else field.asc(nulls_last=True)
+            )
+        return queryset.order_by(*ordering, "pk")
 
 
 class RecordFilterSet(django_filters.FilterSet):
@@ -93,7 +110,7 @@ class DamageEventFilter(RecordFilterSet):
         max_value=9999,
         widget=forms.NumberInput(attrs={"placeholder": "2015"}),
     )
-    ordering = django_filters.OrderingFilter(
+    ordering = OrderingFilter(
         fields=[("date_lower", "date"), ("site__name", "site"), ("updated", "updated")],
         field_labels={"date_lower": "Date", "site__name": "Site", "updated": "Last updated"},
         label="Sort by",
@@ -137,7 +154,7 @@ class SiteFilter(RecordFilterSet):
     grade = django_filters.ChoiceFilter(
         empty_label="Any", choices=Grade.choices, method="filter_nothing", label="Grade of an event"
     )
-    ordering = django_filters.OrderingFilter(
+    ordering = OrderingFilter(
         fields=[("name", "name"), ("last_event", "latest"), ("event_count", "events")],
         field_labels={"name": "Name", "last_event": "Latest event", "event_count": "Events"},
         label="Sort by",

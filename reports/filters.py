@@ -2,6 +2,7 @@
 
 import django_filters
 
+from heritage.filters import OrderingFilter
 from heritage.search import search
 from reports.models import Source, SourceKind
 
@@ -10,7 +11,7 @@ class SourceFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_words", label="Search")
     kind = django_filters.ChoiceFilter(choices=SourceKind.choices, empty_label="Any")
     publisher = django_filters.CharFilter(lookup_expr="icontains")
-    ordering = django_filters.OrderingFilter(
+    ordering = OrderingFilter(
         fields=[("published_lower", "published"), ("title", "title"), ("event_count", "events")],
         field_labels={
             "published_lower": "Publication date",
