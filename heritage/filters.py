@@ -8,7 +8,16 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, F, OuterRef
 
 from heritage.dates import edtf_bounds
-from heritage.models import Actor, Cause, DamageEvent, DamageLevel, Grade, Site, SiteKind
+from heritage.models import (
+    Actor,
+    Cause,
+    DamageEvent,
+    DamageLevel,
+    Grade,
+    Site,
+    SiteKind,
+    State,
+)
 from heritage.search import search
 
 PERIOD_HELP = "A year, a month or a day: 2015, 2015-09 or 2015-09-01."
@@ -60,11 +69,21 @@ class OrderingFilter(django_filters.OrderingFilter):
 
 
 class RecordFilterSet(django_filters.FilterSet):
-    """What the site and event lists share: the words to search for, and the period."""
+    """What the site and event lists share: the words to search for, the period, and
+    the incremental pull of the API."""
+
+    # Filters for scripts, left off the public pages' forms.
+    api_only = {"updated_since"}
 
     q = django_filters.CharFilter(method="filter_nothing", label="Search")
     date_after = PeriodBoundFilter(label="From", end="start")
     date_before = PeriodBoundFilter(label="To", end="end")
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated",
+        lookup_expr="gte",
+        label="Changed since",
+        help_text="ISO 8601 date and time, e.g. 2026-11-21T00:00:00Z: what changed since.",
+    )
 
     def filter_nothing(self, queryset, name, value):
         return queryset  # applied in filter_queryset, together with the others
@@ -83,7 +102,14 @@ class RecordFilterSet(django_filters.FilterSet):
 
 
 class DamageEventFilter(RecordFilterSet):
+    api_only = {"updated_since", "source", "publisher", "state"}
+
     site = django_filters.CharFilter(field_name="site__slug", label="Site (its slug)")
+    state = django_filters.ChoiceFilter(
+        choices=State.choices, empty_label="Any", help_text="Only curators see drafts."
+    )
+    source = django_filters.NumberFilter(method="filter_nothing", label="Cited source (id)")
+    publisher = django_filters.CharFilter(method="filter_nothing", label="Cited publisher")
     kind = django_filters.ChoiceFilter(
         empty_label="Any", choices=DamageEvent._meta.get_field("kind").choices
     )
@@ -120,7 +146,8 @@ class DamageEventFilter(RecordFilterSet):
     class Meta:
         model = DamageEvent
         fields = ["q", "site", "kind", "level", "cause", "grade", "actor", "year",
-                  "date_after", "date_before"]  # fmt: skip
+                  "date_after", "date_before", "state", "source", "publisher",
+                  "updated_since"]  # fmt: skip
 
     def filter_year(self, queryset, name, year):
         return queryset.overlapping(
@@ -139,6 +166,15 @@ class DamageEventFilter(RecordFilterSet):
             start=start,
             end=end,
         )
+        citations = DamageEvent._meta.get_field("citations").related_model.objects
+        if data.get("source"):
+            cited = citations.filter(event=OuterRef("pk"), source_id=data["source"])
+            queryset = queryset.filter(Exists(cited))
+        if data.get("publisher"):
+            cited = citations.filter(
+                event=OuterRef("pk"), source__publisher__icontains=data["publisher"]
+            )
+            queryset = queryset.filter(Exists(cited))
         fields = ["summary", "description", "site__name", "site__names__name"]
         return search(queryset, data.get("q"), fields)
 
@@ -155,15 +191,26 @@ class SiteFilter(RecordFilterSet):
         empty_label="Any", choices=Grade.choices, method="filter_nothing", label="Grade of an event"
     )
     ordering = OrderingFilter(
-        fields=[("name", "name"), ("last_event", "latest"), ("event_count", "events")],
-        field_labels={"name": "Name", "last_event": "Latest event", "event_count": "Events"},
+        fields=[
+            ("name", "name"),
+            ("last_event", "latest"),
+            ("event_count", "events"),
+            ("updated", "updated"),
+        ],
+        field_labels={
+            "name": "Name",
+            "last_event": "Latest event",
+            "event_count": "Events",
+            "updated": "Last updated",
+        },
         label="Sort by",
         empty_label="Default",
     )
 
     class Meta:
         model = Site
-        fields = ["q", "kind", "condition", "cause", "grade", "date_after", "date_before"]
+        fields = ["q", "kind", "condition", "cause", "grade", "date_after", "date_before",
+                  "updated_since"]  # fmt: skip
 
     def filter_queryset(self, queryset):
         """Site fields filter sites; event fields keep the sites with a published event

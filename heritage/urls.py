@@ -2,8 +2,11 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
 
-from heritage import views
+from heritage import api, views
+from reports import api as reports_api
 
 admin.site.site_header = "Heritage damage register"
 admin.site.site_title = "Heritage damage register"
@@ -20,8 +23,22 @@ public_pages = [
     path("about/", views.AboutView.as_view(), name="about"),
 ]
 
+router = DefaultRouter()
+router.register("sites", api.SiteViewSet, basename="site")
+router.register("events", api.DamageEventViewSet, basename="event")
+router.register("sources", reports_api.SourceViewSet, basename="source")
+router.register("citations", reports_api.CitationViewSet, basename="citation")
+
+api_v1 = [
+    *router.urls,
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("dump/", api.dump, name="dump"),
+]
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"))),
     path("", include((public_pages, "heritage"))),
     path("", include("reports.urls")),
 ]

@@ -33,6 +33,16 @@ def map_points(sites):
     ]
 
 
+class PublicFilterView(FilterView):
+    """A list page with its FilterSet's form, less the filters meant for scripts."""
+
+    def get_filterset(self, filterset_class):
+        filterset = super().get_filterset(filterset_class)
+        for name in getattr(filterset, "api_only", ()):
+            filterset.form.fields.pop(name, None)
+        return filterset
+
+
 class MapMixin:
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -58,7 +68,7 @@ class HomeView(MapMixin, TemplateView):
         )
 
 
-class SiteListView(MapMixin, FilterView):
+class SiteListView(MapMixin, PublicFilterView):
     filterset_class = SiteFilter
     queryset = Site.objects.with_record().select_related("parent")
     template_name = "heritage/site_list.html"
@@ -95,7 +105,7 @@ class SiteDetailView(MapMixin, DetailView):
         )
 
 
-class EventListView(FilterView):
+class EventListView(PublicFilterView):
     filterset_class = DamageEventFilter
     queryset = DamageEvent.objects.published().for_timeline()
     template_name = "heritage/damageevent_list.html"

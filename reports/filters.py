@@ -8,15 +8,26 @@ from reports.models import Source, SourceKind
 
 
 class SourceFilter(django_filters.FilterSet):
+    api_only = {"updated_since"}
+
     q = django_filters.CharFilter(method="filter_words", label="Search")
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated", lookup_expr="gte", label="Changed since"
+    )
     kind = django_filters.ChoiceFilter(choices=SourceKind.choices, empty_label="Any")
     publisher = django_filters.CharFilter(lookup_expr="icontains")
     ordering = OrderingFilter(
-        fields=[("published_lower", "published"), ("title", "title"), ("event_count", "events")],
+        fields=[
+            ("published_lower", "published"),
+            ("title", "title"),
+            ("event_count", "events"),
+            ("updated", "updated"),
+        ],
         field_labels={
             "published_lower": "Publication date",
             "title": "Title",
             "event_count": "Events citing it",
+            "updated": "Last updated",
         },
         label="Sort by",
         empty_label="Default",
@@ -24,7 +35,7 @@ class SourceFilter(django_filters.FilterSet):
 
     class Meta:
         model = Source
-        fields = ["q", "kind", "publisher"]
+        fields = ["q", "kind", "publisher", "updated_since"]
 
     def filter_words(self, queryset, name, value):
         return search(queryset, value, ["title", "publisher", "authors"])

@@ -1,11 +1,11 @@
 from django.views.generic import DetailView
-from django_filters.views import FilterView
 
+from heritage.views import PublicFilterView
 from reports.filters import SourceFilter
 from reports.models import Source
 
 
-class SourceListView(FilterView):
+class SourceListView(PublicFilterView):
     filterset_class = SourceFilter
     queryset = Source.objects.public().with_event_count(published_only=True)
     template_name = "reports/source_list.html"

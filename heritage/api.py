@@ -1,0 +1,501 @@
+"""The JSON API researchers pull the register with, at /api/v1/.
+
+What every endpoint shares lives here: cursor pagination, conditional GET, caching
+headers, the CSV stream, and validation by the models' own rules (the admin's).
+"""
+
+import csv
+import datetime
+import hashlib
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connection
+from django.db.models import ProtectedError
+from django.http import FileResponse, StreamingHttpResponse
+from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.http import http_date, quote_etag
+from rest_framework import permissions, renderers, serializers, status, viewsets
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from heritage.dates import EARLIEST, LATEST, describe_edtf
+from heritage.filters import DamageEventFilter, SiteFilter
+from heritage.models import (
+    GRADE_EXPLANATIONS,
+    Actor,
+    DamageEvent,
+    DamageLevel,
+    Site,
+    SiteName,
+    State,
+    related_count,
+)
+
+
+class RecordPagination(CursorPagination):
+    """Cursor pages: a deep page costs what the first does (no OFFSET), and rows added
+    meanwhile neither repeat nor vanish. Sorted by the `ordering` parameter where the
+    view offers it, always ending on the primary key so that every row has one place."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+    def get_ordering(self, request, queryset, view):
+        orderings = view.cursor_orderings
+        requested = request.query_params.get("ordering", "")
+        if requested not in orderings:
+            choices = ", ".join(sorted(name for name in orderings if name))
+            raise ValidationError({"ordering": [f"Sort by one of: {choices}."]})
+        return orderings[requested]
+
+
+class CSVRenderer(renderers.BaseRenderer):
+    """Lets content negotiation choose CSV (`?format=csv` or `Accept: text/csv`). Lists
+    stream their rows themselves (RegisterViewSet.list); this renders the rest, such as
+    an error, as key,value lines."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        rows = data.items() if isinstance(data, dict) else enumerate(data or [])
+        return "".join(csv_line([key, value]) for key, value in rows).encode()
+
+
+class _Line:
+    def write(self, value):
+        return value
+
+
+_writer = csv.writer(_Line())
+
+# Text starting with one of these is run as a formula by spreadsheets.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def csv_line(values):
+    """One CSV line, each text cell that a spreadsheet would run as a formula escaped
+    with a leading apostrophe (numbers, even negative ones, are left alone)."""
+    return _writer.writerow(
+        ["'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v for v in values]
+    )
+
+
+def stream_csv(header, rows, filename):
+    """A CSV response sent as `rows` are read, so that no export is held in memory."""
+
+    def lines():
+        yield "\ufeff"  # a byte-order mark: spreadsheets then read the file as UTF-8
+        yield csv_line(header)
+        for row in rows:
+            yield csv_line(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def open_bound(day):
+    """An open interval end ("../2015-10-05") as null rather than year 1 or 9999."""
+    return None if day in (EARLIEST, LATEST) else day
+
+
+def data_stamp():
+    """What changes whenever anything the API shows may have: each table's latest
+    edit and its number of rows (a deletion lowers a count). One query."""
+    from heritage.models import DamageEvent, Site
+    from reports.models import Citation, Source
+
+    parts = []
+    for model in (Site, DamageEvent, Source, Citation):
+        table = connection.ops.quote_name(model._meta.db_table)
+        parts += [f"(SELECT MAX(updated) FROM {table})", f"(SELECT COUNT(*) FROM {table})"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts))
+        row = cursor.fetchone()
+    # SQLite answers a raw MAX() of a datetime column with its text.
+    latest = [
+        datetime.datetime.fromisoformat(value) if isinstance(value, str) else value
+        for value in row[0::2]
+        if value is not None
+    ]
+    latest = [v if timezone.is_aware(v) else timezone.make_aware(v, datetime.UTC) for v in latest]
+    return row, max(latest, default=None)
+
+
+class ModelValidation:
+    """Serializer mixin: the model's own validation (quote check, EDTF dates, the grade
+    override's reason) runs on API writes as it does in the admin."""
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        instance = self.instance or self.Meta.model()
+        for name, value in attrs.items():
+            setattr(instance, name, value)
+        try:
+            instance.full_clean(exclude=self.unvalidated_fields())
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(serializers.as_serializer_error(error)) from error
+        return attrs
+
+    def unvalidated_fields(self):
+        """Fields the request did not send and the model fills itself."""
+        return [f.name for f in self.Meta.model._meta.fields if not f.editable]
+
+
+class ReadOrModelPermission(permissions.DjangoModelPermissionsOrAnonReadOnly):
+    """Anyone reads; writing needs the model permission (the curator and editor roles)."""
+
+
+class RegisterViewSet(viewsets.ModelViewSet):
+    """Conditional GET (an ETag and Last-Modified, and 304 when nothing changed),
+    caching headers, CSV for every list, and unpublished records kept from anyone who
+    may not see them."""
+
+    renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
+    permission_classes = [ReadOrModelPermission]
+    pagination_class = RecordPagination
+    cursor_orderings = {"": ("pk",)}
+    csv_filename = "records.csv"
+
+    def sees_unpublished(self):
+        return self.request.user.has_perm("heritage.view_damageevent")
+
+    def csv_rows(self, queryset):
+        """(header, rows) of the CSV export of `queryset`."""
+        raise NotImplementedError
+
+    def list(self, request, *args, **kwargs):
+        not_modified = self.not_modified(request)
+        if not_modified:
+            return not_modified
+        if request.accepted_renderer.format == "csv":
+            header, rows = self.csv_rows(self.filter_queryset(self.get_queryset()))
+            return stream_csv(header, rows, self.csv_filename)
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self.not_modified(request) or super().retrieve(request, *args, **kwargs)
+
+    def destroy(self, request, *args, **kwargs):
+        try:
+            return super().destroy(request, *args, **kwargs)
+        except ProtectedError as error:
+            cited = len(error.protected_objects)
+            return Response(
+                {"detail": f"This record is cited {cited} time(s) and cannot be deleted."},
+                status=status.HTTP_409_CONFLICT,
+            )
+
+    def validators(self, request):
+        """The ETag and Last-Modified of this request's answer."""
+        if not hasattr(self, "_validators"):
+            row, latest = data_stamp()
+            reader = f"{request.user.pk}" if request.user.is_authenticated else "anonymous"
+            accepted = getattr(request, "accepted_media_type", "")
+            key = repr((row, request.get_full_path(), accepted, reader))
+            self._validators = (quote_etag(hashlib.sha256(key.encode()).hexdigest()[:32]), latest)
+        return self._validators
+
+    def not_modified(self, request):
+        etag, latest = self.validators(request)
+        return get_conditional_response(
+            request._request, etag=etag, last_modified=int(latest.timestamp()) if latest else None
+        )
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method in ("GET", "HEAD") and response.status_code in (200, 304):
+            etag, latest = self.validators(request)
+            response["ETag"] = etag
+            if latest:
+                response["Last-Modified"] = http_date(latest.timestamp())
+            anonymous = not request.user.is_authenticated
+            response["Cache-Control"] = "public, max-age=60" if anonymous else "private, no-cache"
+            patch_vary_headers(response, ["Accept", "Cookie", "Authorization"])
+        return response
+
+    def check_editorial_rights(self, event, new_state=None):
+        """Curators write drafts; only editors touch an event under review or published,
+        or publish one (the admin's rule)."""
+        editor = self.request.user.has_perm("heritage.publish_damageevent")
+        if editor:
+            return
+        if event is not None and event.state != State.DRAFT:
+            raise PermissionDenied("Only an editor may change an event once it is sent for review.")
+        if new_state == State.PUBLISHED:
+            raise PermissionDenied("Only an editor may publish an event.")
+
+
+class GeoJSONRenderer(renderers.JSONRenderer):
+    media_type = "application/geo+json"
+    format = "geojson"
+
+
+# Sites
+
+
+class SiteNameSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SiteName
+        fields = ["name", "language"]
+
+
+class SiteSerializer(ModelValidation, serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:site-detail", lookup_field="slug")
+    page = serializers.SerializerMethodField(help_text="The site's public page.")
+    parent = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Site.objects.all(), allow_null=True, required=False
+    )
+    names = SiteNameSerializer(many=True, read_only=True)
+    condition = serializers.SerializerMethodField(
+        help_text="Damage level after the latest published event; null without one."
+    )
+    event_count = serializers.SerializerMethodField(help_text="Published events.")
+    last_event = serializers.SerializerMethodField(
+        help_text="Latest possible day of the latest published event."
+    )
+
+    class Meta:
+        model = Site
+        fields = [
+            "slug", "url", "page", "name", "kind", "parent", "names", "latitude", "longitude",
+            "location_precision", "description", "built", "unesco_ref", "wikidata",
+            "pleiades", "condition", "event_count", "last_event", "created", "updated",
+        ]  # fmt: skip
+        read_only_fields = ["created", "updated"]
+
+    def get_page(self, site) -> str:
+        return self.context["request"].build_absolute_uri(site.get_absolute_url())
+
+    def get_condition(self, site) -> str | None:
+        return getattr(site, "condition", None)
+
+    def get_event_count(self, site) -> int:
+        return getattr(site, "event_count", 0)
+
+    def get_last_event(self, site) -> str | None:
+        day = getattr(site, "last_event", None)
+        return day.isoformat() if day else None
+
+
+def site_feature(site, request):
+    """A site as an RFC 7946 Feature: [longitude, latitude], null where not located."""
+    located = site.latitude is not None and site.longitude is not None
+    condition = getattr(site, "condition", None)
+    return {
+        "type": "Feature",
+        "id": site.slug,
+        "geometry": {"type": "Point", "coordinates": [float(site.longitude), float(site.latitude)]}
+        if located
+        else None,
+        "properties": {
+            "slug": site.slug,
+            "name": site.name,
+            "kind": site.kind,
+            "parent": site.parent.slug if site.parent_id else None,
+            "location_precision": site.location_precision or None,
+            "condition": condition,
+            "unosat_label": DamageLevel.unosat_label(condition) or None,
+            "event_count": getattr(site, "event_count", 0),
+            "last_event": site.last_event.isoformat()
+            if getattr(site, "last_event", None)
+            else None,
+            "page": request.build_absolute_uri(site.get_absolute_url()),
+        },
+    }
+
+
+class SiteViewSet(RegisterViewSet):
+    """Sites: monuments and places, each with its current condition. Add `?format=geojson`
+    for every matching site as GeoJSON (RFC 7946, for QGIS), or `?format=csv`."""
+
+    queryset = Site.objects.with_record().select_related("parent").prefetch_related("names")
+    serializer_class = SiteSerializer
+    filterset_class = SiteFilter
+    lookup_field = "slug"
+    renderer_classes = [*RegisterViewSet.renderer_classes, GeoJSONRenderer]
+    cursor_orderings = {
+        "": ("name", "pk"),
+        "name": ("name", "pk"),
+        "-name": ("-name", "-pk"),
+        "updated": ("updated", "pk"),
+        "-updated": ("-updated", "-pk"),
+    }
+    csv_filename = "sites.csv"
+
+    def list(self, request, *args, **kwargs):
+        if request.accepted_renderer.format == "geojson":
+            not_modified = self.not_modified(request)
+            if not_modified:
+                return not_modified
+            sites = self.filter_queryset(self.get_queryset()).prefetch_related(None)
+            features = [site_feature(site, request) for site in sites.iterator(chunk_size=2000)]
+            return Response({"type": "FeatureCollection", "features": features})
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        if request.accepted_renderer.format == "geojson":
+            return self.not_modified(request) or Response(site_feature(self.get_object(), request))
+        return super().retrieve(request, *args, **kwargs)
+
+    def csv_rows(self, queryset):
+        columns = [
+            "slug", "name", "kind", "parent__slug", "latitude", "longitude",
+            "location_precision", "condition", "event_count", "last_event", "unesco_ref",
+            "wikidata", "pleiades", "built", "description", "created", "updated",
+        ]  # fmt: skip
+        rows = queryset.prefetch_related(None).values_list(*columns).iterator(chunk_size=2000)
+        return [c.replace("parent__slug", "parent") for c in columns], rows
+
+
+# Events
+
+
+class EventCitationSerializer(serializers.Serializer):
+    """A citation as an event carries it: enough to read the claim without a second
+    request; /api/v1/sources/{source}/ has the rest of the source."""
+
+    id = serializers.IntegerField()
+    source = serializers.IntegerField(source="source_id")
+    source_title = serializers.CharField(source="source.title")
+    publisher = serializers.CharField(source="source.publisher")
+    published = serializers.CharField(source="source.published")
+    quote = serializers.CharField()
+    locator = serializers.CharField()
+    stance = serializers.CharField()
+    basis = serializers.CharField()
+    claimed_level = serializers.CharField()
+    claimed_date = serializers.CharField()
+    note = serializers.CharField()
+
+
+class DamageEventSerializer(ModelValidation, serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:event-detail")
+    page = serializers.SerializerMethodField(help_text="The event on its site's public page.")
+    site = serializers.SlugRelatedField(slug_field="slug", queryset=Site.objects.all())
+    site_name = serializers.CharField(source="site.name", read_only=True)
+    actor = serializers.SlugRelatedField(
+        slug_field="name", queryset=Actor.objects.all(), allow_null=True, required=False
+    )
+    date_lower = serializers.SerializerMethodField(
+        help_text="Earliest possible day; null when the interval is open."
+    )
+    date_upper = serializers.SerializerMethodField(
+        help_text="Latest possible day; null when the interval is open."
+    )
+    date_text = serializers.SerializerMethodField(help_text="The date in words.")
+    grade_explanation = serializers.SerializerMethodField()
+    citations = EventCitationSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = DamageEvent
+        fields = [
+            "id", "url", "page", "site", "site_name", "kind", "summary", "date", "date_lower",
+            "date_upper", "date_text", "level", "extent", "cause", "actor", "condition_after",
+            "description", "state", "grade", "grade_explanation", "grade_override",
+            "grade_override_reason", "has_conflict", "citations", "created", "updated",
+        ]  # fmt: skip
+        read_only_fields = ["grade", "has_conflict", "created", "updated"]
+
+    def get_page(self, event) -> str:
+        return self.context["request"].build_absolute_uri(event.get_absolute_url())
+
+    def get_date_lower(self, event) -> str | None:
+        day = open_bound(event.date_lower)
+        return day.isoformat() if day else None
+
+    def get_date_upper(self, event) -> str | None:
+        day = open_bound(event.date_upper)
+        return day.isoformat() if day else None
+
+    def get_date_text(self, event) -> str:
+        return describe_edtf(event.date)
+
+    def get_grade_explanation(self, event) -> str:
+        return GRADE_EXPLANATIONS.get(event.grade, "")
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        event = self.instance
+        if attrs.get("state") == State.PUBLISHED and (
+            event is None or event.state != State.PUBLISHED
+        ):
+            problem = (event or DamageEvent()).publication_problem(None if event else [])
+            if problem:
+                raise serializers.ValidationError({"state": [problem]})
+        return attrs
+
+
+class DamageEventViewSet(RegisterViewSet):
+    """Damage events, each with its site and its citations. Anonymous readers see
+    published events only; `state` filters for curators."""
+
+    serializer_class = DamageEventSerializer
+    filterset_class = DamageEventFilter
+    cursor_orderings = {
+        "": ("date_lower", "pk"),
+        "date": ("date_lower", "pk"),
+        "-date": ("-date_lower", "-pk"),
+        "updated": ("updated", "pk"),
+        "-updated": ("-updated", "-pk"),
+    }
+    csv_filename = "events.csv"
+
+    def get_queryset(self):
+        events = DamageEvent.objects.for_timeline()
+        return events if self.sees_unpublished() else events.published()
+
+    def perform_create(self, serializer):
+        self.check_editorial_rights(None, serializer.validated_data.get("state"))
+        serializer.save()
+
+    def perform_update(self, serializer):
+        self.check_editorial_rights(serializer.instance, serializer.validated_data.get("state"))
+        serializer.save()
+
+    def perform_destroy(self, instance):
+        self.check_editorial_rights(instance)
+        instance.delete()
+
+    def csv_rows(self, queryset):
+        citation = DamageEvent._meta.get_field("citations").related_model
+        columns = [
+            "id", "site__slug", "site__name", "kind", "summary", "date", "date_lower",
+            "date_upper", "level", "extent", "cause", "actor__name", "condition_after",
+            "state", "grade", "has_conflict", "citation_count", "description", "created",
+            "updated",
+        ]  # fmt: skip
+        queryset = queryset.prefetch_related(None).annotate(
+            citation_count=related_count(citation.objects.all(), "event")
+        )
+        lower, upper = columns.index("date_lower"), columns.index("date_upper")
+
+        def rows():
+            for row in queryset.values_list(*columns).iterator(chunk_size=2000):
+                row = list(row)
+                row[lower], row[upper] = open_bound(row[lower]), open_bound(row[upper])
+                yield row
+
+        header = [c.replace("site__", "site_").replace("actor__name", "actor") for c in columns]
+        return header, rows()
+
+
+@api_view(["GET"])
+@permission_classes([permissions.AllowAny])
+def dump(request):
+    """The whole published register as one zip: a CSV per table, one JSON file, a data
+    dictionary and CITATION.cff. Rebuilt by `manage.py build_dump`."""
+    path = settings.DUMP_PATH
+    if not path.exists():
+        return Response(
+            {"detail": "The dataset has not been built yet: run `manage.py build_dump`."},
+            status=status.HTTP_404_NOT_FOUND,
+        )
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)

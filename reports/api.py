@@ -1,0 +1,220 @@
+"""The API's sources and citations (the shared machinery is in heritage/api.py)."""
+
+from edtf import parse_edtf
+from rest_framework import renderers, serializers
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from heritage.api import ModelValidation, RegisterViewSet, open_bound
+from heritage.dates import edtf_bounds
+from heritage.models import DamageEvent, State
+from reports.filters import SourceFilter
+from reports.models import Citation, Source, SourceKind
+
+
+class CSLRenderer(renderers.JSONRenderer):
+    """CSL-JSON, the citation format Zotero, Mendeley and pandoc import."""
+
+    media_type = "application/vnd.citationstyles.csl+json"
+    format = "csl"
+
+
+CSL_TYPES = {
+    SourceKind.NEWS: "article-newspaper",
+    SourceKind.SOCIAL: "post",
+    SourceKind.SATELLITE: "report",
+    SourceKind.AUTHORITY: "report",
+    SourceKind.MONITOR: "report",
+    SourceKind.OFFICIAL: "report",
+    SourceKind.PERPETRATOR: "report",
+}
+
+
+def csl_date(value):
+    """An EDTF date as CSL date parts, as precise as the date is ("2016-03" gives year
+    and month), with `circa` for approximate ones; {"raw": …} for intervals."""
+    try:
+        lower, upper = edtf_bounds(value)
+        parsed = parse_edtf(value)
+    except Exception:
+        return None
+    if lower == upper:
+        parts = [lower.year, lower.month, lower.day]
+    elif (lower.year, lower.month) == (upper.year, upper.month):
+        parts = [lower.year, lower.month]
+    elif lower.year == upper.year and (lower.month, upper.month) == (1, 12):
+        parts = [lower.year]
+    else:
+        return {"raw": value}
+    date = {"date-parts": [parts]}
+    if getattr(parsed, "ua", None) is not None and "~" in str(parsed.ua):
+        date["circa"] = True
+    return date
+
+
+def csl_item(source, request):
+    item = {
+        "id": f"heritage-register-source-{source.pk}",
+        "type": CSL_TYPES.get(source.kind, "document"),
+        "title": source.title,
+        "publisher": source.publisher or None,
+        "author": [{"literal": name.strip()} for name in source.authors.split(";") if name.strip()],
+        "issued": csl_date(source.published) if source.published else None,
+        "URL": source.url or request.build_absolute_uri(source.get_absolute_url()),
+        "accessed": (
+            {"date-parts": [[source.accessed.year, source.accessed.month, source.accessed.day]]}
+            if source.accessed
+            else None
+        ),
+        "language": source.language or None,
+        "note": f"Archived: {source.archived_url}" if source.archived_url else None,
+    }
+    return {key: value for key, value in item.items() if value not in (None, [], "")}
+
+
+class SourceSerializer(ModelValidation, serializers.ModelSerializer):
+    api_url = serializers.HyperlinkedIdentityField(view_name="api:source-detail")
+    page = serializers.SerializerMethodField(help_text="The source's public page.")
+    published_lower = serializers.DateField(read_only=True, allow_null=True)
+    event_count = serializers.SerializerMethodField(help_text="Published events citing it.")
+
+    class Meta:
+        model = Source
+        fields = [
+            "id", "api_url", "page", "kind", "title", "publisher", "authors", "published",
+            "published_lower", "url", "archived_url", "accessed", "language", "event_count",
+            "created", "updated",
+        ]  # fmt: skip
+        read_only_fields = ["created", "updated"]
+
+    def get_page(self, source) -> str:
+        return self.context["request"].build_absolute_uri(source.get_absolute_url())
+
+    def get_event_count(self, source) -> int:
+        return getattr(source, "event_count", 0)
+
+
+class SourceViewSet(RegisterViewSet):
+    """Sources: the reports behind the events. Add `?format=csl` for every matching
+    source as CSL-JSON, which Zotero imports; `?format=csv` for a spreadsheet."""
+
+    serializer_class = SourceSerializer
+    filterset_class = SourceFilter
+    renderer_classes = [*RegisterViewSet.renderer_classes, CSLRenderer]
+    cursor_orderings = {
+        "": ("pk",),
+        "updated": ("updated", "pk"),
+        "-updated": ("-updated", "-pk"),
+        "title": ("title", "pk"),
+        "-title": ("-title", "-pk"),
+    }
+    csv_filename = "sources.csv"
+
+    def get_queryset(self):
+        sources = Source.objects.with_event_count(published_only=True)
+        return sources if self.sees_unpublished() else sources.public()
+
+    def list(self, request, *args, **kwargs):
+        if request.accepted_renderer.format == "csl":
+            not_modified = self.not_modified(request)
+            if not_modified:
+                return not_modified
+            sources = self.filter_queryset(self.get_queryset())
+            return Response([csl_item(s, request) for s in sources.iterator(chunk_size=2000)])
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        if request.accepted_renderer.format == "csl":
+            return self.not_modified(request) or Response([csl_item(self.get_object(), request)])
+        return super().retrieve(request, *args, **kwargs)
+
+    def csv_rows(self, queryset):
+        columns = [
+            "id", "kind", "title", "publisher", "authors", "published", "published_lower",
+            "url", "archived_url", "accessed", "language", "event_count", "created", "updated",
+        ]  # fmt: skip
+        return columns, queryset.values_list(*columns).iterator(chunk_size=2000)
+
+
+class CitationSerializer(ModelValidation, serializers.ModelSerializer):
+    event = serializers.PrimaryKeyRelatedField(queryset=DamageEvent.objects.all())
+    site = serializers.CharField(source="event.site.slug", read_only=True)
+    source = serializers.PrimaryKeyRelatedField(queryset=Source.objects.all())
+    claimed_lower = serializers.SerializerMethodField()
+    claimed_upper = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Citation
+        fields = [
+            "id", "event", "site", "source", "quote", "locator", "stance", "basis",
+            "certainty", "claimed_level", "claimed_date", "claimed_lower", "claimed_upper",
+            "note", "created", "updated",
+        ]  # fmt: skip
+        read_only_fields = ["created", "updated"]
+
+    def get_claimed_lower(self, citation) -> str | None:
+        day = open_bound(citation.claimed_lower) if citation.claimed_lower else None
+        return day.isoformat() if day else None
+
+    def get_claimed_upper(self, citation) -> str | None:
+        day = open_bound(citation.claimed_upper) if citation.claimed_upper else None
+        return day.isoformat() if day else None
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        citation = self.instance
+        if citation is not None:
+            withdrawn = attrs.get("stance", citation.stance) != "supports" or (
+                attrs.get("event", citation.event) != citation.event
+            )
+            problem = citation.withdrawal_problem() if withdrawn else None
+            if problem:
+                raise serializers.ValidationError({"stance": [problem]})
+        return attrs
+
+
+class CitationViewSet(RegisterViewSet):
+    """Citations: one source's claim about one event, in its words."""
+
+    serializer_class = CitationSerializer
+    cursor_orderings = {"": ("pk",), "updated": ("updated", "pk"), "-updated": ("-updated", "-pk")}
+    csv_filename = "citations.csv"
+    filterset_fields = {"event": ["exact"], "source": ["exact"], "stance": ["exact"]}
+
+    def get_queryset(self):
+        citations = Citation.objects.select_related("event__site", "source")
+        if self.sees_unpublished():
+            return citations
+        return citations.filter(event__state=State.PUBLISHED)
+
+    def check_event(self, *events):
+        """The evidence of an event under review or published is an editor's to change."""
+        if self.request.user.has_perm("heritage.publish_damageevent"):
+            return
+        if any(event.state != State.DRAFT for event in events if event is not None):
+            raise PermissionDenied(
+                "Only an editor may change the evidence of an event once it is sent for review."
+            )
+
+    def perform_create(self, serializer):
+        self.check_event(serializer.validated_data["event"])
+        serializer.save()
+
+    def perform_update(self, serializer):
+        self.check_event(serializer.instance.event, serializer.validated_data.get("event"))
+        serializer.save()
+
+    def perform_destroy(self, instance):
+        self.check_event(instance.event)
+        problem = instance.withdrawal_problem()
+        if problem:
+            raise PermissionDenied(problem)
+        instance.delete()
+
+    def csv_rows(self, queryset):
+        columns = [
+            "id", "event_id", "event__site__slug", "source_id", "quote", "locator", "stance",
+            "basis", "certainty", "claimed_level", "claimed_date", "note", "created", "updated",
+        ]  # fmt: skip
+        rows = queryset.values_list(*columns).iterator(chunk_size=2000)
+        return [c.replace("event__site__slug", "site").removesuffix("_id") for c in columns], rows
