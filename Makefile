@@ -31,6 +31,7 @@ migrate: install
 
 data: migrate
 	$(BIN)/python manage.py load_palmyra
+	$(BIN)/python manage.py build_dump
 
 run: data
 	$(BIN)/python manage.py demo_curator --url http://$(HOST):$(PORT)/admin/

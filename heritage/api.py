@@ -22,6 +22,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from heritage import dataset
 from heritage.dates import EARLIEST, LATEST, describe_edtf
 from heritage.filters import DamageEventFilter, SiteFilter
 from heritage.models import (
@@ -32,7 +33,6 @@ from heritage.models import (
     Site,
     SiteName,
     State,
-    related_count,
 )
 
 
@@ -167,9 +167,10 @@ class RegisterViewSet(viewsets.ModelViewSet):
     def sees_unpublished(self):
         return self.request.user.has_perm("heritage.view_damageevent")
 
+    csv_table = None  # the table of heritage/dataset.py this endpoint exports
+
     def csv_rows(self, queryset):
-        """(header, rows) of the CSV export of `queryset`."""
-        raise NotImplementedError
+        return dataset.header(self.csv_table), dataset.rows(queryset, self.csv_table)
 
     def list(self, request, *args, **kwargs):
         not_modified = self.not_modified(request)
@@ -329,6 +330,7 @@ class SiteViewSet(RegisterViewSet):
         "-updated": ("-updated", "-pk"),
     }
     csv_filename = "sites.csv"
+    csv_table = "sites"
 
     def list(self, request, *args, **kwargs):
         if request.accepted_renderer.format == "geojson":
@@ -344,15 +346,6 @@ class SiteViewSet(RegisterViewSet):
         if request.accepted_renderer.format == "geojson":
             return self.not_modified(request) or Response(site_feature(self.get_object(), request))
         return super().retrieve(request, *args, **kwargs)
-
-    def csv_rows(self, queryset):
-        columns = [
-            "slug", "name", "kind", "parent__slug", "latitude", "longitude",
-            "location_precision", "condition", "event_count", "last_event", "unesco_ref",
-            "wikidata", "pleiades", "built", "description", "created", "updated",
-        ]  # fmt: skip
-        rows = queryset.prefetch_related(None).values_list(*columns).iterator(chunk_size=2000)
-        return [c.replace("parent__slug", "parent") for c in columns], rows
 
 
 # Events
@@ -447,6 +440,7 @@ class DamageEventViewSet(RegisterViewSet):
         "-updated": ("-updated", "-pk"),
     }
     csv_filename = "events.csv"
+    csv_table = "events"
 
     def get_queryset(self):
         events = DamageEvent.objects.for_timeline()
@@ -463,28 +457,6 @@ class DamageEventViewSet(RegisterViewSet):
     def perform_destroy(self, instance):
         self.check_editorial_rights(instance)
         instance.delete()
-
-    def csv_rows(self, queryset):
-        citation = DamageEvent._meta.get_field("citations").related_model
-        columns = [
-            "id", "site__slug", "site__name", "kind", "summary", "date", "date_lower",
-            "date_upper", "level", "extent", "cause", "actor__name", "condition_after",
-            "state", "grade", "has_conflict", "citation_count", "description", "created",
-            "updated",
-        ]  # fmt: skip
-        queryset = queryset.prefetch_related(None).annotate(
-            citation_count=related_count(citation.objects.all(), "event")
-        )
-        lower, upper = columns.index("date_lower"), columns.index("date_upper")
-
-        def rows():
-            for row in queryset.values_list(*columns).iterator(chunk_size=2000):
-                row = list(row)
-                row[lower], row[upper] = open_bound(row[lower]), open_bound(row[upper])
-                yield row
-
-        header = [c.replace("site__", "site_").replace("actor__name", "actor") for c in columns]
-        return header, rows()
 
 
 @api_view(["GET"])

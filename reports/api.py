@@ -109,6 +109,7 @@ class SourceViewSet(RegisterViewSet):
         "-title": ("-title", "-pk"),
     }
     csv_filename = "sources.csv"
+    csv_table = "sources"
 
     def get_queryset(self):
         sources = Source.objects.with_event_count(published_only=True)
@@ -127,13 +128,6 @@ class SourceViewSet(RegisterViewSet):
         if request.accepted_renderer.format == "csl":
             return self.not_modified(request) or Response([csl_item(self.get_object(), request)])
         return super().retrieve(request, *args, **kwargs)
-
-    def csv_rows(self, queryset):
-        columns = [
-            "id", "kind", "title", "publisher", "authors", "published", "published_lower",
-            "url", "archived_url", "accessed", "language", "event_count", "created", "updated",
-        ]  # fmt: skip
-        return columns, queryset.values_list(*columns).iterator(chunk_size=2000)
 
 
 class CitationSerializer(ModelValidation, serializers.ModelSerializer):
@@ -179,6 +173,7 @@ class CitationViewSet(RegisterViewSet):
     serializer_class = CitationSerializer
     cursor_orderings = {"": ("pk",), "updated": ("updated", "pk"), "-updated": ("-updated", "-pk")}
     csv_filename = "citations.csv"
+    csv_table = "citations"
     filterset_fields = {"event": ["exact"], "source": ["exact"], "stance": ["exact"]}
 
     def get_queryset(self):
@@ -210,11 +205,3 @@ class CitationViewSet(RegisterViewSet):
         if problem:
             raise PermissionDenied(problem)
         instance.delete()
-
-    def csv_rows(self, queryset):
-        columns = [
-            "id", "event_id", "event__site__slug", "source_id", "quote", "locator", "stance",
-            "basis", "certainty", "claimed_level", "claimed_date", "note", "created", "updated",
-        ]  # fmt: skip
-        rows = queryset.values_list(*columns).iterator(chunk_size=2000)
-        return [c.replace("event__site__slug", "site").removesuffix("_id") for c in columns], rows

@@ -1,0 +1,259 @@
+"""The published register as tables: the columns of every CSV export and of the full
+dataset download, each described once for the data dictionary."""
+
+import datetime
+import io
+import json
+import zipfile
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+
+from heritage.dates import EARLIEST, HELP_TEXT, LATEST
+from heritage.models import (
+    Cause,
+    DamageEvent,
+    DamageExtent,
+    DamageLevel,
+    EventKind,
+    Grade,
+    LocationPrecision,
+    Site,
+    SiteKind,
+    SiteName,
+    State,
+    related_count,
+)
+from reports.models import Basis, Certainty, Citation, Source, SourceKind, Stance
+
+EDTF = "An EDTF date (" + HELP_TEXT.removeprefix("EDTF: ") + ")"
+OPEN_ENDED = " Empty when the interval is open at that end."
+
+# table: [(column, lookup in the queryset, description)]
+COLUMNS = {
+    "sites": [
+        ("slug", "slug", "Unique identifier of the site; its page is /sites/<slug>/."),
+        ("name", "name", "The name the register uses."),
+        ("kind", "kind", "What kind of place it is (vocabulary: site kind)."),
+        ("parent", "parent__slug", "Slug of the place that holds this one, if any."),
+        ("latitude", "latitude", "WGS84 latitude in decimal degrees; empty when not known."),
+        ("longitude", "longitude", "WGS84 longitude in decimal degrees; empty when not known."),
+        ("location_precision", "location_precision", "How exact the point is (vocabulary)."),
+        (
+            "condition",
+            "condition",
+            "Damage level after the latest published event; empty "
+            "without one (vocabulary: damage level).",
+        ),
+        ("event_count", "event_count", "Number of published events at the site."),
+        ("last_event", "last_event", "Latest possible day of the latest published event."),
+        ("unesco_ref", "unesco_ref", "UNESCO World Heritage List reference."),
+        ("wikidata", "wikidata", "Wikidata item, e.g. Q5747."),
+        ("pleiades", "pleiades", "Pleiades place identifier."),
+        ("built", "built", "When it was built, in words."),
+        ("description", "description", "A short description."),
+        ("created", "created", "When the record was created (UTC)."),
+        ("updated", "updated", "When the record was last changed (UTC)."),
+    ],
+    "site_names": [
+        ("site", "site__slug", "Slug of the site."),
+        ("name", "name", "Another name of the site."),
+        (
+            "language",
+            "language",
+            "BCP 47 language tag: ar (Arabic script), ar-Latn (a transliteration), en …",
+        ),
+    ],
+    "events": [
+        ("id", "id", "Unique identifier of the event."),
+        ("site_slug", "site__slug", "Slug of the site."),
+        ("site_name", "site__name", "Name of the site."),
+        ("kind", "kind", "Damage, looting or restoration (vocabulary: event kind)."),
+        ("summary", "summary", "What happened, in a line."),
+        ("date", "date", EDTF + ": when it happened, not when it was reported."),
+        ("date_lower", "date_lower", "Earliest possible day of `date`." + OPEN_ENDED),
+        ("date_upper", "date_upper", "Latest possible day of `date`." + OPEN_ENDED),
+        ("level", "level", "Damage level (vocabulary)."),
+        ("extent", "extent", "Share of the site damaged, in percent bins (vocabulary)."),
+        ("cause", "cause", "Cause (vocabulary)."),
+        ("actor", "actor__name", "Who carried it out, when known."),
+        (
+            "condition_after",
+            "condition_after",
+            "The site's state after the event when it "
+            "differs from `level` (vocabulary: damage level).",
+        ),
+        (
+            "state",
+            "state",
+            "Publication state (vocabulary); the dataset holds published events only.",
+        ),
+        ("grade", "grade", "Verification grade, derived from the citations (vocabulary)."),
+        (
+            "has_conflict",
+            "has_conflict",
+            "True when the citations disagree on the date or on the damage by two or more levels.",
+        ),
+        ("citation_count", "citation_count", "Number of citations."),
+        ("description", "description", "What happened, in more words."),
+        ("created", "created", "When the record was created (UTC)."),
+        ("updated", "updated", "When the record was last changed (UTC)."),
+    ],
+    "sources": [
+        ("id", "id", "Unique identifier of the source; its page is /sources/<id>/."),
+        ("kind", "kind", "Kind of source (vocabulary: source kind)."),
+        (
+            "title",
+            "title",
+            "Title; in [brackets] when it describes a report whose headline was not found.",
+        ),
+        ("publisher", "publisher", "Publisher; empty when not known."),
+        ("authors", "authors", "Authors as printed, separated by “;”."),
+        ("published", "published", EDTF + ": the publication date."),
+        ("published_lower", "published_lower", "Earliest possible publication day."),
+        ("url", "url", "Where it was published."),
+        ("archived_url", "archived_url", "An archived copy."),
+        ("accessed", "accessed", "When the URL was read."),
+        ("language", "language", "BCP 47 language tag."),
+        ("event_count", "event_count", "Number of published events citing it."),
+        ("created", "created", "When the record was created (UTC)."),
+        ("updated", "updated", "When the record was last changed (UTC)."),
+    ],
+    "citations": [
+        ("id", "id", "Unique identifier of the citation."),
+        ("event", "event_id", "Identifier of the event (events.id)."),
+        ("site", "event__site__slug", "Slug of the event's site."),
+        ("source", "source_id", "Identifier of the source (sources.id)."),
+        ("quote", "quote", "The source's own words, verbatim; “…” marks words left out."),
+        ("locator", "locator", "Where in the source: paragraph, page, minute."),
+        (
+            "stance",
+            "stance",
+            "Whether the source supports, contradicts or only mentions the event (vocabulary).",
+        ),
+        ("basis", "basis", "What the claim rests on (vocabulary)."),
+        ("certainty", "certainty", "How certain the claim is (vocabulary)."),
+        ("claimed_level", "claimed_level", "The damage level the source claims."),
+        ("claimed_date", "claimed_date", EDTF + ": the date the source gives."),
+        ("note", "note", "A curator's note: what the source says, where no quote is held."),
+        ("created", "created", "When the record was created (UTC)."),
+        ("updated", "updated", "When the record was last changed (UTC)."),
+    ],
+}
+
+VOCABULARIES = {
+    "damage level": DamageLevel,
+    "damage extent": DamageExtent,
+    "cause": Cause,
+    "event kind": EventKind,
+    "verification grade": Grade,
+    "publication state": State,
+    "site kind": SiteKind,
+    "location precision": LocationPrecision,
+    "source kind": SourceKind,
+    "stance": Stance,
+    "basis": Basis,
+    "certainty": Certainty,
+}
+
+OPEN_BOUNDS = {"date_lower", "date_upper"}
+
+
+def header(table):
+    return [column for column, _, _ in COLUMNS[table]]
+
+
+def rows(queryset, table):
+    """The table's rows from `queryset`, read in chunks, open interval ends as None."""
+    lookups = [lookup for _, lookup, _ in COLUMNS[table]]
+    if "citation_count" in lookups:
+        queryset = queryset.annotate(citation_count=related_count(Citation.objects.all(), "event"))
+    bounds = [i for i, (column, _, _) in enumerate(COLUMNS[table]) if column in OPEN_BOUNDS]
+    for row in queryset.prefetch_related(None).values_list(*lookups).iterator(chunk_size=2000):
+        if bounds:
+            row = list(row)
+            for i in bounds:
+                row[i] = None if row[i] in (EARLIEST, LATEST) else row[i]
+        yield row
+
+
+def published_tables():
+    """Each table of the public dataset: what anonymous readers of the API see."""
+    return {
+        "sites": Site.objects.with_record().order_by("slug"),
+        "site_names": SiteName.objects.order_by("site__slug", "name"),
+        "events": DamageEvent.objects.published().order_by("date_lower", "id"),
+        "sources": Source.objects.public().with_event_count(published_only=True).order_by("id"),
+        "citations": Citation.objects.filter(event__state=State.PUBLISHED).order_by("id"),
+    }
+
+
+def data_dictionary():
+    lines = [
+        "# Heritage damage register: data dictionary",
+        "",
+        "Every table is a CSV file (UTF-8 with a byte-order mark, comma-separated, one header "
+        "row); `heritage-register.json` holds the same tables. Text that a spreadsheet would "
+        "run as a formula starts with an apostrophe in the CSV files. Dates are ISO 8601; "
+        "times are UTC.",
+        "",
+    ]
+    for table, columns in COLUMNS.items():
+        lines += [f"## {table}.csv", "", "| column | meaning |", "|---|---|"]
+        lines += [f"| `{column}` | {meaning} |" for column, _, meaning in columns]
+        lines.append("")
+    lines += ["## Vocabularies", ""]
+    for name, choices in VOCABULARIES.items():
+        lines += [f"### {name}", "", "| value | meaning |", "|---|---|"]
+        lines += [f"| `{choice.value}` | {choice.label} |" for choice in choices]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def citation_cff(today):
+    return "\n".join(
+        [
+            "cff-version: 1.2.0",
+            'message: "If you use this dataset, please cite it as below."',
+            "type: dataset",
+            'title: "Heritage damage register"',
+            "authors:",
+            '  - name: "Heritage damage register curators"',
+            f"date-released: {today.isoformat()}",
+            f'version: "{today.isoformat()}"',
+            "license: CC-BY-4.0",
+            'abstract: "Damage to cultural heritage in war, each claim tied to its source and '
+            'graded for how well it is established."',
+            "",
+        ]
+    )
+
+
+def write_dump(path=None, today=None):
+    """Write the zip of the published register to `path` (settings.DUMP_PATH), through a
+    temporary file, so that a download never meets half a file. Returns row counts."""
+    from heritage.api import csv_line
+
+    path = path or settings.DUMP_PATH
+    today = today or datetime.date.today()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    counts, everything = {}, {}
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for table, queryset in published_tables().items():
+            buffer = io.StringIO()
+            buffer.write("\ufeff" + csv_line(header(table)))
+            everything[table] = []
+            for row in rows(queryset, table):
+                buffer.write(csv_line(row))
+                everything[table].append(dict(zip(header(table), row, strict=True)))
+            counts[table] = len(everything[table])
+            archive.writestr(f"{table}.csv", buffer.getvalue())
+        archive.writestr(
+            "heritage-register.json",
+            json.dumps(everything, cls=DjangoJSONEncoder, ensure_ascii=False, indent=1),
+        )
+        archive.writestr("data-dictionary.md", data_dictionary())
+        archive.writestr("CITATION.cff", citation_cff(today))
+    partial.replace(path)
+    return counts
