@@ -374,8 +374,11 @@ class DamageEventQuerySet(models.QuerySet):
 
     def for_timeline(self):
         """What a public list of events shows: each with its site and actor, and its
-        citations with their sources, in four queries however many events."""
-        return self.select_related("site", "actor").prefetch_related("citations__source")
+        citations with their sources, in two queries however many events."""
+        citation = self.model._meta.get_field("citations").related_model
+        return self.select_related("site", "actor").prefetch_related(
+            models.Prefetch("citations", queryset=citation.objects.select_related("source"))
+        )
 
     def matching(self, cause=None, grade=None, start=None, end=None, actor=None, levels=()):
         """Events with these properties, each ignored when empty; `start` and `end`

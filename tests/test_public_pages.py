@@ -275,19 +275,19 @@ def test_the_method_page_explains_levels_grades_dates_and_citing(client):
     [
         # the sites with their record and parents, and the paginator's count
         ("/sites/", 2),
-        # the events with site and actor, their citations, the citations' sources, the
+        # the events with site and actor, their citations with their sources, the
         # actors for the filter's choices, and the paginator's count
-        ("/events/", 5),
+        ("/events/", 4),
         # the sources with their published event counts, and the paginator's count
         ("/sources/", 2),
         # the site with its record and parent, names, images, children with their
-        # record, events with site and actor, citations, sources
-        ("/sites/temple-of-bel/", 7),
+        # record, events with site and actor, citations with their sources
+        ("/sites/temple-of-bel/", 6),
         # the source, its citations with their events and sites
         ("/sources/1/", 2),
         # site, published event and public source counts, the located sites with their
-        # record, the latest events, their citations, their sources
-        ("/", 7),
+        # record, the latest events, their citations with their sources
+        ("/", 6),
     ],
 )
 def test_each_page_costs_a_fixed_number_of_queries(client, django_assert_num_queries, url, queries):

@@ -1,0 +1,211 @@
+"""Researchers read the register through /api/v1/: endpoints, filters, pages."""
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from heritage.models import DamageEvent, Site
+from reports.models import Citation, Source
+from tests.helpers import make_citation, make_event, make_published_event, make_source
+
+pytestmark = pytest.mark.usefixtures("palmyra")
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle():
+    cache.clear()  # anonymous throttling counts in the cache
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def results(api, url, **params):
+    response = api.get(url, params)
+    assert response.status_code == 200, response.content
+    return response.json()["results"]
+
+
+def test_the_root_lists_every_endpoint(api):
+    root = api.get("/api/v1/").json()
+    assert set(root) == {"sites", "events", "sources", "citations"}
+
+
+def test_an_event_carries_its_site_and_citations_without_a_second_request(api):
+    bel = DamageEvent.objects.get(site__slug="temple-of-bel")
+    event = api.get(f"/api/v1/events/{bel.pk}/").json()
+    assert (event["site"], event["site_name"]) == ("temple-of-bel", "Temple of Bel")
+    assert (event["date"], event["date_lower"], event["date_upper"]) == (
+        "2015-08-30",
+        "2015-08-30",
+        "2015-08-30",
+    )
+    assert event["date_text"] == "30 August 2015"
+    assert event["grade"] == "confirmed"
+    assert len(event["citations"]) == bel.citations.count()
+    seed = next(c for c in event["citations"] if c["quote"])
+    assert seed["stance"] == "supports"
+    assert seed["source_title"] == "Syrian forces battle IS on edge of ancient Palmyra"
+    assert Source.objects.filter(pk=seed["source"]).exists()
+    assert event["page"].endswith(f"/sites/temple-of-bel/#event-{bel.pk}")
+
+
+def test_open_interval_ends_are_null_not_year_one(api):
+    event = make_published_event(Site.objects.get(slug="monumental-arch"), date="../2015-10-04")
+    data = api.get(f"/api/v1/events/{event.pk}/").json()
+    assert (data["date_lower"], data["date_upper"]) == (None, "2015-10-04")
+
+
+def test_a_site_carries_its_names_place_and_condition(api):
+    bel = api.get("/api/v1/sites/temple-of-bel/").json()
+    assert {"name": "معبد بل", "language": "ar"} in bel["names"]
+    assert (bel["latitude"], bel["longitude"]) == (34.5474, 38.2739)
+    assert (bel["condition"], bel["event_count"], bel["parent"]) == ("destroyed", 1, "palmyra")
+
+
+def test_anonymous_readers_never_see_drafts(api):
+    bel = Site.objects.get(slug="temple-of-bel")
+    draft = make_event(bel, summary="Draft claim")
+    only_draft_source = make_source(title="Cited by a draft only")
+    citation = make_citation(draft, only_draft_source)
+
+    assert "Draft claim" not in {
+        e["summary"] for e in results(api, "/api/v1/events/", page_size=500)
+    }
+    assert api.get(f"/api/v1/events/{draft.pk}/").status_code == 404
+    assert api.get(f"/api/v1/sources/{only_draft_source.pk}/").status_code == 404
+    assert api.get(f"/api/v1/citations/{citation.pk}/").status_code == 404
+    assert results(api, "/api/v1/events/", state="draft") == []
+    assert api.get("/api/v1/sites/temple-of-bel/").json()["event_count"] == 1
+
+
+def test_curators_see_drafts_and_filter_by_state(api, curator):
+    draft = make_event(summary="Draft claim")
+    api.force_authenticate(curator)
+    drafts = results(api, "/api/v1/events/", state="draft")
+    assert [e["id"] for e in drafts] == [draft.pk]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"site": "temple-of-bel"}, {"temple-of-bel"}),
+        ({"level": ["severe", "unknown"]}, {"tetrapylon", "roman-theatre", "palmyra-museum",
+                                            "palmyra-castle"}),
+        ({"grade": "weak"}, {"palmyra-castle"}),
+        ({"cause": "shelling"}, {"palmyra-castle"}),
+        ({"year": 2017}, {"tetrapylon", "roman-theatre"}),
+        ({"date_after": "2016-12", "date_before": "2017"}, {"tetrapylon", "roman-theatre"}),
+        ({"q": "Baal Shamin"}, {"temple-of-baalshamin"}),
+        ({"publisher": "UNITAR"}, {"temple-of-baalshamin", "temple-of-bel"}),
+    ],
+)  # fmt: skip
+def test_events_filter_like_the_public_pages(api, params, expected):
+    assert {e["site"] for e in results(api, "/api/v1/events/", page_size=500, **params)} == expected
+
+
+def test_every_confirmed_destruction_of_2015(api):
+    rows = results(
+        api, "/api/v1/events/", level="destroyed", grade="confirmed",
+        date_after="2015", date_before="2015",
+    )  # fmt: skip
+    assert {e["site"] for e in rows} == {"temple-of-baalshamin", "temple-of-bel"}
+
+
+def test_events_filter_by_a_cited_source(api):
+    source = Source.objects.get(publisher="UNESCO")
+    assert {e["site"] for e in results(api, "/api/v1/events/", source=source.pk)} == {
+        "temple-of-baalshamin"
+    }
+
+
+def test_only_what_changed_since_a_moment(api):
+    everything = results(api, "/api/v1/events/", page_size=500)
+    latest = max(e["updated"] for e in everything)
+    bel = DamageEvent.objects.get(site__slug="temple-of-bel")
+    bel.description += " Edited."
+    bel.save()
+    changed = results(api, "/api/v1/events/", updated_since=latest.replace("+00:00", "Z"))
+    assert [e["id"] for e in changed if e["updated"] > latest] == [bel.pk]
+
+
+def test_sites_filter_by_condition_and_sources_by_publisher(api):
+    unknown = results(api, "/api/v1/sites/", condition="unknown")
+    assert [s["slug"] for s in unknown] == ["palmyra-castle"]
+    reuters = results(api, "/api/v1/sources/", publisher="reuters")
+    assert {s["publisher"] for s in reuters} == {"Reuters"}
+
+
+def test_pages_follow_a_cursor_to_the_end_without_repeating(api):
+    seen, url = [], "/api/v1/events/?page_size=5"
+    while url:
+        page = api.get(url).json()
+        seen += [e["id"] for e in page["results"]]
+        url = page["next"]
+    assert sorted(seen) == sorted(DamageEvent.objects.published().values_list("pk", flat=True))
+    assert len(seen) == len(set(seen))
+
+
+def test_newest_first_ordering(api):
+    rows = results(api, "/api/v1/events/", ordering="-date", page_size=3)
+    assert rows[0]["site"] in {"tetrapylon", "roman-theatre"}
+
+
+def test_a_page_holds_at_most_500_rows(api):
+    for n in range(3):
+        make_published_event(date=f"2016-0{n + 1}")
+    assert len(results(api, "/api/v1/events/", page_size=2)) == 2
+    assert len(results(api, "/api/v1/events/", page_size=100000)) == 15
+
+
+@pytest.mark.parametrize(
+    ("url", "parameter"),
+    [
+        ("/api/v1/events/?date_after=last+week", "date_after"),
+        ("/api/v1/events/?level=obliterated", "level"),
+        ("/api/v1/events/?year=MMXV", "year"),
+        ("/api/v1/events/?updated_since=yesterday", "updated_since"),
+        ("/api/v1/events/?ordering=site", "ordering"),
+        ("/api/v1/events/?actor=999999", "actor"),
+        ("/api/v1/sites/?condition=gone", "condition"),
+        ("/api/v1/sources/?kind=rumour", "kind"),
+    ],
+)
+def test_a_bad_value_is_a_400_naming_the_parameter(api, url, parameter):
+    response = api.get(url)
+    assert response.status_code == 400
+    assert parameter in response.json()
+
+
+def test_a_bad_cursor_is_a_404_with_a_reason(api):
+    response = api.get("/api/v1/events/", {"cursor": "not-a-cursor"})
+    assert response.status_code == 404
+    assert response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("url", "queries"),
+    [
+        # the data stamp, the events with site and actor, their citations with sources
+        ("/api/v1/events/", 3),
+        # the data stamp, the sites with their record and parent, their names
+        ("/api/v1/sites/", 3),
+        # the data stamp, the public sources with their event counts
+        ("/api/v1/sources/", 2),
+        # the data stamp, the citations with their events, sites and sources
+        ("/api/v1/citations/", 2),
+    ],
+)
+def test_each_list_costs_the_same_queries_whatever_the_page_size(
+    api, django_assert_num_queries, url, queries
+):
+    for page_size in (1, 5, 500):
+        with django_assert_num_queries(queries):
+            assert api.get(url, {"page_size": page_size}).status_code == 200
+
+
+def test_citations_list_their_event_and_source(api):
+    rows = results(api, "/api/v1/citations/", page_size=500)
+    assert len(rows) == Citation.objects.filter(event__state="published").count()
+    assert {"event", "site", "source", "quote", "stance", "claimed_date"} <= set(rows[0])
