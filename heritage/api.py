@@ -415,11 +415,14 @@ class DamageEventSerializer(ModelValidation, serializers.ModelSerializer):
         return GRADE_EXPLANATIONS.get(event.grade, "")
 
     def validate(self, attrs):
-        attrs = super().validate(attrs)
+        # Read before ModelValidation copies the new values onto the instance.
         event = self.instance
-        if attrs.get("state") == State.PUBLISHED and (
+        self.context["view"].check_editorial_rights(event, attrs.get("state"))
+        publishing = attrs.get("state") == State.PUBLISHED and (
             event is None or event.state != State.PUBLISHED
-        ):
+        )
+        attrs = super().validate(attrs)
+        if publishing:
             problem = (event or DamageEvent()).publication_problem(None if event else [])
             if problem:
                 raise serializers.ValidationError({"state": [problem]})
@@ -445,14 +448,6 @@ class DamageEventViewSet(RegisterViewSet):
     def get_queryset(self):
         events = DamageEvent.objects.for_timeline()
         return events if self.sees_unpublished() else events.published()
-
-    def perform_create(self, serializer):
-        self.check_editorial_rights(None, serializer.validated_data.get("state"))
-        serializer.save()
-
-    def perform_update(self, serializer):
-        self.check_editorial_rights(serializer.instance, serializer.validated_data.get("state"))
-        serializer.save()
 
     def perform_destroy(self, instance):
         self.check_editorial_rights(instance)

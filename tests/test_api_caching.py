@@ -1,0 +1,87 @@
+"""Conditional GET, caching headers, CORS and throttling on the API."""
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from heritage.models import DamageEvent
+
+pytestmark = pytest.mark.usefixtures("palmyra")
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle():
+    cache.clear()
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/events/", "/api/v1/sites/temple-of-bel/", "/api/v1/sources/?format=csl"]
+)
+def test_an_unchanged_answer_is_a_bodiless_304(api, url):
+    first = api.get(url)
+    assert first.status_code == 200
+    again = api.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    assert not again.content
+    since = api.get(url, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+    assert since.status_code == 304
+
+
+def test_an_edit_changes_the_etag(api):
+    first = api.get("/api/v1/events/")
+    bel = DamageEvent.objects.get(site__slug="temple-of-bel")
+    bel.description += " Edited."
+    bel.save()
+    again = api.get("/api/v1/events/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 200
+    assert again["ETag"] != first["ETag"]
+
+
+def test_a_deletion_changes_the_etag_too(api, editor):
+    first = api.get("/api/v1/sites/")
+    DamageEvent.objects.filter(site__slug="palmyra-castle").delete()
+    assert api.get("/api/v1/sites/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
+
+
+def test_each_query_and_format_has_its_own_etag(api):
+    tags = {
+        api.get("/api/v1/events/")["ETag"],
+        api.get("/api/v1/events/", {"grade": "weak"})["ETag"],
+        api.get("/api/v1/events/", HTTP_ACCEPT="text/csv")["ETag"],
+    }
+    assert len(tags) == 3
+
+
+def test_anonymous_reads_may_be_cached_a_curators_may_not(api, curator):
+    anonymous = api.get("/api/v1/events/")
+    assert anonymous["Cache-Control"] == "public, max-age=60"
+    assert "Accept" in anonymous["Vary"]
+    api.force_authenticate(curator)
+    assert api.get("/api/v1/events/")["Cache-Control"] == "private, no-cache"
+
+
+def test_any_web_page_may_read_the_api(api):
+    response = api.get("/api/v1/events/", HTTP_ORIGIN="https://researcher.example.org")
+    assert response["Access-Control-Allow-Origin"] == "*"
+    preflight = api.options(
+        "/api/v1/events/",
+        HTTP_ORIGIN="https://researcher.example.org",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="DELETE",
+    )
+    assert "DELETE" not in preflight.get("Access-Control-Allow-Methods", "")
+
+
+def test_anonymous_clients_are_throttled_with_a_reason(api, monkeypatch):
+    from rest_framework.throttling import AnonRateThrottle
+
+    monkeypatch.setattr(AnonRateThrottle, "rate", "3/minute", raising=False)
+    codes = [api.get("/api/v1/sites/").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    refused = api.get("/api/v1/sites/")
+    assert "Retry-After" in refused
+    assert "throttled" in refused.json()["detail"].lower()

@@ -1,0 +1,113 @@
+"""The API's other formats: CSV for spreadsheets, GeoJSON for GIS, CSL-JSON for Zotero."""
+
+import csv
+import io
+import json
+
+import geojson
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from heritage.models import DamageEvent, Site
+from reports.models import Source
+from tests.helpers import make_published_event
+
+pytestmark = pytest.mark.usefixtures("palmyra")
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle():
+    cache.clear()
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def read_csv(response):
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_the_csv_holds_every_matching_row_not_one_page(api):
+    for n in range(60):
+        make_published_event(date=f"2016-{n % 12 + 1:02d}", level="destroyed")
+    rows = read_csv(api.get("/api/v1/events/", {"format": "csv", "page_size": 10}))
+    assert len(rows) == DamageEvent.objects.published().count() == 72
+    bel = next(r for r in rows if r["site_slug"] == "temple-of-bel")
+    assert (bel["date"], bel["date_lower"], bel["grade"]) == (
+        "2015-08-30",
+        "2015-08-30",
+        "confirmed",
+    )
+
+
+def test_the_csv_is_chosen_by_accept_header_too(api):
+    response = api.get("/api/v1/sites/", HTTP_ACCEPT="text/csv")
+    rows = read_csv(response)
+    assert len(rows) == Site.objects.count()
+    assert 'filename="sites.csv"' in response["Content-Disposition"]
+
+
+def test_the_csv_keeps_the_filters(api):
+    rows = read_csv(api.get("/api/v1/events/", {"format": "csv", "grade": "weak"}))
+    assert [r["site_slug"] for r in rows] == ["palmyra-castle"]
+
+
+@pytest.mark.parametrize("payload", ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx"])
+def test_the_csv_neutralises_spreadsheet_formulas(api, payload):
+    event = make_published_event(summary=payload)
+    rows = read_csv(api.get("/api/v1/events/", {"format": "csv"}))
+    row = next(r for r in rows if r["id"] == str(event.pk))
+    assert row["summary"] == "'" + payload
+
+
+def test_negative_numbers_stay_numbers_in_the_csv(api):
+    Site.objects.filter(slug="palmyra").update(longitude=-3.5)
+    rows = read_csv(api.get("/api/v1/sites/", {"format": "csv"}))
+    assert next(r for r in rows if r["slug"] == "palmyra")["longitude"] == "-3.50000"
+
+
+def test_every_table_exports_as_csv(api):
+    for url in ["/api/v1/sources/", "/api/v1/citations/"]:
+        assert read_csv(api.get(url, {"format": "csv"}))
+
+
+def test_the_sites_are_rfc_7946_geojson(api):
+    response = api.get("/api/v1/sites/", {"format": "geojson"})
+    assert response["Content-Type"] == "application/geo+json"
+    collection = geojson.loads(response.content.decode())
+    assert collection.is_valid, collection.errors()
+    assert len(collection["features"]) == Site.objects.count()
+    bel = next(f for f in collection["features"] if f["id"] == "temple-of-bel")
+    assert bel["geometry"]["coordinates"] == [38.2739, 34.5474]  # [longitude, latitude]
+    assert bel["properties"]["condition"] == "destroyed"
+    assert bel["properties"]["unosat_label"] == "Destroyed"
+    tetrapylon = next(f for f in collection["features"] if f["id"] == "tetrapylon")
+    assert tetrapylon["geometry"] is None
+
+
+def test_one_site_is_a_geojson_feature(api):
+    feature = geojson.loads(
+        api.get("/api/v1/sites/temple-of-bel/", {"format": "geojson"}).content.decode()
+    )
+    assert feature.is_valid
+    assert feature["type"] == "Feature"
+
+
+def test_the_sources_are_csl_json_for_zotero(api):
+    response = api.get("/api/v1/sources/", {"format": "csl"})
+    assert response["Content-Type"] == "application/vnd.citationstyles.csl+json"
+    items = json.loads(response.content)
+    assert len(items) == Source.objects.public().count()
+    retreat = next(i for i in items if i.get("publisher") == "Al-Masdar News")
+    assert retreat["type"] == "article-newspaper"
+    assert retreat["issued"] == {"date-parts": [[2017, 3, 2]]}
+    assert retreat["author"] == [{"literal": "Chris Tomson"}, {"literal": "Majd Fahd"}]
+    compiled = next(i for i in items if i["title"].startswith("Syrian forces battle IS"))
+    assert compiled["issued"] == {"date-parts": [[2016, 3]]}
+    assert "publisher" not in compiled
+    assert all(item["id"].startswith("heritage-register-source-") for item in items)
