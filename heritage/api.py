@@ -16,6 +16,9 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date, quote_etag
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import permissions, renderers, serializers, status, viewsets
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -149,6 +152,33 @@ class ModelValidation:
         return [f.name for f in self.Meta.model._meta.fields if not f.editable]
 
 
+class SlugField(serializers.SlugRelatedField):
+    """A reference by slug or name that refuses NUL characters, as DRF's CharField does:
+    PostgreSQL cannot even look them up."""
+
+    def to_internal_value(self, data):
+        if "\x00" in str(data):
+            raise serializers.ValidationError("Null characters are not allowed.")
+        return super().to_internal_value(data)
+
+
+class RegisterSchema(AutoSchema):
+    """Documents what a list really answers: only its JSON is a page of rows; CSV,
+    GeoJSON and CSL-JSON hold every matching row, unwrapped."""
+
+    def _get_response_for_code(
+        self, serializer, status_code, media_types=None, direction="response"
+    ):
+        self._unpaged = bool(media_types) and "application/json" not in media_types
+        try:
+            return super()._get_response_for_code(serializer, status_code, media_types, direction)
+        finally:
+            self._unpaged = False
+
+    def _is_list_view(self, serializer=None):
+        return not getattr(self, "_unpaged", False) and super()._is_list_view(serializer)
+
+
 class ReadOrModelPermission(permissions.DjangoModelPermissionsOrAnonReadOnly):
     """Anyone reads; writing needs the model permission (the curator and editor roles)."""
 
@@ -161,6 +191,7 @@ class RegisterViewSet(viewsets.ModelViewSet):
     renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
     permission_classes = [ReadOrModelPermission]
     pagination_class = RecordPagination
+    schema = RegisterSchema()
     cursor_orderings = {"": ("pk",)}
     csv_filename = "records.csv"
 
@@ -234,6 +265,36 @@ class RegisterViewSet(viewsets.ModelViewSet):
             raise PermissionDenied("Only an editor may publish an event.")
 
 
+CSV_RESPONSE = OpenApiResponse(OpenApiTypes.STR, description="Every matching row, as CSV.")
+
+GEOJSON_FEATURE = {
+    "type": "object",
+    "required": ["type", "geometry", "properties"],
+    "properties": {
+        "type": {"type": "string", "enum": ["Feature"]},
+        "id": {"type": "string"},
+        "geometry": {
+            "type": "object",
+            "nullable": True,
+            "description": "A Point at [longitude, latitude]; null when not located.",
+            "properties": {
+                "type": {"type": "string", "enum": ["Point"]},
+                "coordinates": {"type": "array", "items": {"type": "number"}},
+            },
+        },
+        "properties": {"type": "object", "additionalProperties": True},
+    },
+}
+GEOJSON_COLLECTION = {
+    "type": "object",
+    "required": ["type", "features"],
+    "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "features": {"type": "array", "items": GEOJSON_FEATURE},
+    },
+}
+
+
 class GeoJSONRenderer(renderers.JSONRenderer):
     media_type = "application/geo+json"
     format = "geojson"
@@ -251,7 +312,7 @@ class SiteNameSerializer(serializers.ModelSerializer):
 class SiteSerializer(ModelValidation, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:site-detail", lookup_field="slug")
     page = serializers.SerializerMethodField(help_text="The site's public page.")
-    parent = serializers.SlugRelatedField(
+    parent = SlugField(
         slug_field="slug", queryset=Site.objects.all(), allow_null=True, required=False
     )
     names = SiteNameSerializer(many=True, read_only=True)
@@ -313,6 +374,23 @@ def site_feature(site, request):
     }
 
 
+@extend_schema_view(
+    list=extend_schema(
+        responses={
+            (200, "application/json"): SiteSerializer,
+            (200, "application/geo+json"): OpenApiResponse(
+                GEOJSON_COLLECTION, description="Every matching site (RFC 7946)."
+            ),
+            (200, "text/csv"): CSV_RESPONSE,
+        }
+    ),
+    retrieve=extend_schema(
+        responses={
+            (200, "application/json"): SiteSerializer,
+            (200, "application/geo+json"): OpenApiResponse(GEOJSON_FEATURE),
+        }
+    ),
+)
 class SiteViewSet(RegisterViewSet):
     """Sites: monuments and places, each with its current condition. Add `?format=geojson`
     for every matching site as GeoJSON (RFC 7946, for QGIS), or `?format=csv`."""
@@ -372,9 +450,9 @@ class EventCitationSerializer(serializers.Serializer):
 class DamageEventSerializer(ModelValidation, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:event-detail")
     page = serializers.SerializerMethodField(help_text="The event on its site's public page.")
-    site = serializers.SlugRelatedField(slug_field="slug", queryset=Site.objects.all())
+    site = SlugField(slug_field="slug", queryset=Site.objects.all())
     site_name = serializers.CharField(source="site.name", read_only=True)
-    actor = serializers.SlugRelatedField(
+    actor = SlugField(
         slug_field="name", queryset=Actor.objects.all(), allow_null=True, required=False
     )
     date_lower = serializers.SerializerMethodField(
@@ -429,6 +507,14 @@ class DamageEventSerializer(ModelValidation, serializers.ModelSerializer):
         return attrs
 
 
+@extend_schema_view(
+    list=extend_schema(
+        responses={
+            (200, "application/json"): DamageEventSerializer,
+            (200, "text/csv"): CSV_RESPONSE,
+        }
+    )
+)
 class DamageEventViewSet(RegisterViewSet):
     """Damage events, each with its site and its citations. Anonymous readers see
     published events only; `state` filters for curators."""
@@ -454,6 +540,14 @@ class DamageEventViewSet(RegisterViewSet):
         instance.delete()
 
 
+@extend_schema(
+    responses={
+        (200, "application/zip"): OpenApiResponse(
+            OpenApiTypes.BINARY, description="The published register as a zip."
+        ),
+        404: OpenApiResponse(description="Not built yet."),
+    }
+)
 @api_view(["GET"])
 @permission_classes([permissions.AllowAny])
 def dump(request):

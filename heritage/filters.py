@@ -6,6 +6,7 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
 
 from heritage.dates import edtf_bounds
 from heritage.models import (
@@ -51,6 +52,25 @@ class PeriodBoundFilter(django_filters.CharFilter):
         return lower if self.end == "start" else upper
 
 
+class ChangedSinceFilter(django_filters.IsoDateTimeFilter):
+    """Records changed at or after an ISO 8601 moment, for incremental pulls. The moment
+    is turned into UTC first: PostgreSQL refuses offsets beyond ±15:59, ISO does not."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("field_name", "updated")
+        kwargs.setdefault("lookup_expr", "gte")
+        kwargs.setdefault("label", "Changed since")
+        kwargs.setdefault(
+            "help_text", "ISO 8601 date and time, e.g. 2026-11-21T00:00:00Z: what changed since."
+        )
+        super().__init__(*args, **kwargs)
+
+    def filter(self, queryset, value):
+        if value is not None and timezone.is_aware(value):
+            value = value.astimezone(datetime.UTC)
+        return super().filter(queryset, value)
+
+
 class OrderingFilter(django_filters.OrderingFilter):
     """Sorting that puts rows without a value last, whichever way and whichever database
     (PostgreSQL puts NULLs first when descending, SQLite when ascending)."""
@@ -78,12 +98,7 @@ class RecordFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_nothing", label="Search")
     date_after = PeriodBoundFilter(label="From", end="start")
     date_before = PeriodBoundFilter(label="To", end="end")
-    updated_since = django_filters.IsoDateTimeFilter(
-        field_name="updated",
-        lookup_expr="gte",
-        label="Changed since",
-        help_text="ISO 8601 date and time, e.g. 2026-11-21T00:00:00Z: what changed since.",
-    )
+    updated_since = ChangedSinceFilter()
 
     def filter_nothing(self, queryset, name, value):
         return queryset  # applied in filter_queryset, together with the others

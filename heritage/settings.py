@@ -169,6 +169,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"DamageLevelEnum": "heritage.models.DamageLevel"},
 }
 
 # The API may be read from any web page; writing needs a session or token anyway.

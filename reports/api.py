@@ -1,11 +1,12 @@
 """The API's sources and citations (the shared machinery is in heritage/api.py)."""
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from edtf import parse_edtf
 from rest_framework import renderers, serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from heritage.api import ModelValidation, RegisterViewSet, open_bound
+from heritage.api import CSV_RESPONSE, ModelValidation, RegisterViewSet, open_bound
 from heritage.dates import edtf_bounds
 from heritage.models import DamageEvent, State
 from reports.filters import SourceFilter
@@ -94,6 +95,37 @@ class SourceSerializer(ModelValidation, serializers.ModelSerializer):
         return getattr(source, "event_count", 0)
 
 
+CSL_ITEMS = {
+    "type": "array",
+    "description": "CSL-JSON items, as Zotero imports them.",
+    "items": {
+        "type": "object",
+        "required": ["id", "type", "title"],
+        "properties": {
+            "id": {"type": "string"},
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+        },
+        "additionalProperties": True,
+    },
+}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses={
+            (200, "application/json"): SourceSerializer,
+            (200, "application/vnd.citationstyles.csl+json"): OpenApiResponse(CSL_ITEMS),
+            (200, "text/csv"): CSV_RESPONSE,
+        }
+    ),
+    retrieve=extend_schema(
+        responses={
+            (200, "application/json"): SourceSerializer,
+            (200, "application/vnd.citationstyles.csl+json"): OpenApiResponse(CSL_ITEMS),
+        }
+    ),
+)
 class SourceViewSet(RegisterViewSet):
     """Sources: the reports behind the events. Add `?format=csl` for every matching
     source as CSL-JSON, which Zotero imports; `?format=csv` for a spreadsheet."""
@@ -167,6 +199,11 @@ class CitationSerializer(ModelValidation, serializers.ModelSerializer):
         return attrs
 
 
+@extend_schema_view(
+    list=extend_schema(
+        responses={(200, "application/json"): CitationSerializer, (200, "text/csv"): CSV_RESPONSE}
+    )
+)
 class CitationViewSet(RegisterViewSet):
     """Citations: one source's claim about one event, in its words."""
 

@@ -2,7 +2,7 @@
 
 import django_filters
 
-from heritage.filters import OrderingFilter
+from heritage.filters import ChangedSinceFilter, OrderingFilter
 from heritage.search import search
 from reports.models import Source, SourceKind
 
@@ -11,9 +11,7 @@ class SourceFilter(django_filters.FilterSet):
     api_only = {"updated_since"}
 
     q = django_filters.CharFilter(method="filter_words", label="Search")
-    updated_since = django_filters.IsoDateTimeFilter(
-        field_name="updated", lookup_expr="gte", label="Changed since"
-    )
+    updated_since = ChangedSinceFilter()
     kind = django_filters.ChoiceFilter(choices=SourceKind.choices, empty_label="Any")
     publisher = django_filters.CharFilter(lookup_expr="icontains")
     ordering = OrderingFilter(

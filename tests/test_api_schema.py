@@ -1,0 +1,61 @@
+"""Schemathesis reads the API's OpenAPI schema and sends generated requests to every
+operation: none may fail with a server error, and every answer must match the schema."""
+
+import pytest
+import schemathesis
+from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+)
+
+from heritage.wsgi import application
+
+schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", application)
+
+
+@pytest.fixture
+def editor_token(editor):
+    return Token.objects.create(user=editor).key
+
+
+@pytest.fixture
+def one_connection():
+    """Requests go through the real WSGI handler, which closes the database connection
+    after each one; inside a test's transaction that would close the test's own. Django's
+    test client unhooks the same signal for the same reason."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def test_the_schema_documents_every_endpoint():
+    paths = set(schema.raw_schema["paths"])
+    for endpoint in ["sites", "events", "sources", "citations"]:
+        assert f"/api/v1/{endpoint}/" in paths
+    assert "/api/v1/sites/{slug}/" in paths
+
+
+@schema.parametrize()
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+def test_every_operation_answers_as_documented(case, palmyra, editor_token, one_connection):
+    cache.clear()  # generated requests must not be throttled
+    case.call_and_validate(
+        headers={"Authorization": f"Token {editor_token}"},
+        checks=[not_a_server_error, response_schema_conformance, content_type_conformance],
+    )
+
+
+def test_the_schema_generates_and_validates_without_a_warning(tmp_path):
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    assert "openapi: 3" in out.read_text()
