@@ -2,7 +2,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models.functions import Coalesce
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
@@ -39,6 +41,15 @@ class DamageLevel(models.TextChoices):
         """Position on the scale (none 0 … destroyed 4); None for unknown or blank."""
         order = [cls.NONE, cls.SLIGHT, cls.MODERATE, cls.SEVERE, cls.DESTROYED]
         return order.index(value) if value in order else None
+
+    @classmethod
+    def worst(cls, first, second):
+        """The worse of two levels; a known level beats unknown, and anything beats None."""
+        if first is None or cls.rank(first) is None and cls.rank(second) is not None:
+            return second
+        if cls.rank(second) is None:
+            return first
+        return max(first, second, key=cls.rank)
 
     @classmethod
     def unosat_label(cls, value):
@@ -125,19 +136,21 @@ class LocationPrecision(models.TextChoices):
 
 class SiteQuerySet(models.QuerySet):
     def with_record(self):
-        """Each site with its published record summed up: `condition` (the level after
-        its latest published event), `last_event` (that event's latest possible day) and
-        `event_count`, as subqueries in the same query."""
+        """Each site with its published record summed up, as subqueries in the same
+        query: `event_count`, and of its latest event `last_event` (its latest possible
+        day, for sorting) and `last_event_date` (its EDTF date, for reading)."""
         published = DamageEvent.objects.published()
         latest = published.filter(site=models.OuterRef("pk")).latest_first()
-        resulting_level = Coalesce(NullIf("condition_after", models.Value("")), "level")
         return self.annotate(
-            condition=models.Subquery(
-                latest.annotate(resulting=resulting_level).values("resulting")[:1]
-            ),
             last_event=models.Subquery(latest.values("date_upper")[:1]),
+            last_event_date=models.Subquery(latest.values("date")[:1]),
             event_count=related_count(published, "site"),
         )
+
+    def refresh_condition(self):
+        """Store again the condition of every site here (after imports, fixtures)."""
+        for site in self:
+            site.refresh_condition()
 
     def located(self):
         return self.filter(latitude__isnull=False, longitude__isnull=False)
@@ -174,6 +187,16 @@ class Site(models.Model):
     location_precision = models.CharField(
         max_length=20, choices=LocationPrecision, blank=True, default=""
     )
+    # Derived from the published events by refresh_condition(), stored so that lists can
+    # be filtered by it; never typed in.
+    condition = models.CharField(
+        "current condition",
+        max_length=20,
+        choices=DamageLevel,
+        blank=True,
+        editable=False,
+        db_index=True,
+    )
     description = models.TextField(blank=True)
     built = models.CharField(max_length=200, blank=True, help_text="When it was built, in words.")
     unesco_ref = models.CharField("UNESCO reference", max_length=20, blank=True)
@@ -195,7 +218,7 @@ class Site(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["condition"])
 
     objects = SiteQuerySet.as_manager()
 
@@ -238,15 +261,34 @@ class Site(models.Model):
         return self.latitude is not None and self.longitude is not None
 
     def condition_on(self, day):
-        """The damage level after the latest published event known to have happened by
-        `day` (its latest possible date is on or before it); None with no such event."""
-        event = self.events.published().filter(date_upper__lte=day).latest_first().first()
-        return event.resulting_level if event else None
+        """The damage level the published events certainly over by `day` (their latest
+        possible day is on or before it) left the site in; None before any."""
+        return condition_after(self.events.published().filter(date_upper__lte=day))
 
     def current_condition(self):
-        """The damage level after the latest published event, restorations included."""
-        event = self.events.published().latest_first().first()
-        return event.resulting_level if event else None
+        return condition_after(self.events.published())
+
+    def refresh_condition(self):
+        """Store the condition the published events now imply. An update, not a save: a
+        derived value changing is not an edit for the history."""
+        self.condition = self.current_condition() or ""
+        Site.objects.filter(pk=self.pk).update(condition=self.condition)
+
+
+def condition_after(events):
+    """The damage level `events` leave a site in, read oldest first: damage only ever
+    worsens it (a later, lesser or unknown report does not undo a destruction); only an
+    event's stated condition after, such as a restoration's, can improve it. Events a
+    curator discounted count for nothing. None when no event says anything."""
+    level = None
+    for event in events.order_by("date_upper", "date_lower", "id"):
+        if event.grade == Grade.DISCOUNTED:
+            continue
+        if event.condition_after:
+            level = event.condition_after
+        elif event.kind != EventKind.RESTORATION:
+            level = DamageLevel.worst(level, event.level)
+    return level
 
 
 RIGHT_TO_LEFT = {"ar", "fa", "he", "ps", "syr", "ur", "yi"}
@@ -469,9 +511,14 @@ class DamageEvent(models.Model):
         self.date_lower, self.date_upper = edtf_bounds(self.date)
         if self.pk is None:
             self.grade = self.grade_override or Grade.UNSUPPORTED
+            previous_site = None
         else:
             self.grade, self.has_conflict = self.verification(), self.citations_conflict()
+            previous_site = DamageEvent.objects.filter(pk=self.pk).values("site").first()
         super().save(*args, **kwargs)
+        # The condition of the site (and of the one it left, if it moved) may change.
+        sites = {self.site_id, previous_site and previous_site["site"]}
+        Site.objects.filter(pk__in=sites).refresh_condition()
 
     def get_absolute_url(self):
         return f"{self.site.get_absolute_url()}#event-{self.pk}"
@@ -479,10 +526,6 @@ class DamageEvent(models.Model):
     def clean(self):
         if self.grade_override and not self.grade_override_reason.strip():
             raise ValidationError({"grade_override_reason": "Say why you override the grade."})
-
-    @property
-    def resulting_level(self):
-        return self.condition_after or self.level
 
     def evidence_grade(self, citations=None):
         """The grade the citations earn, before any curator override (rules in the
@@ -547,3 +590,8 @@ class DamageEvent(models.Model):
             raise ValidationError(problem, code="unsupported")
         self.state = State.PUBLISHED
         self.save()
+
+
+@receiver(post_delete, sender=DamageEvent)
+def recondition_after_event_deleted(sender, instance, **kwargs):
+    Site.objects.filter(pk=instance.site_id).refresh_condition()

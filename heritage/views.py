@@ -94,12 +94,8 @@ class SiteDetailView(MapMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         site = self.object
-        events = list(site.events.published().for_timeline())
         return super().get_context_data(
-            events=events,
-            latest_event=max(
-                events, key=lambda e: (e.date_upper, e.date_lower, e.pk), default=None
-            ),
+            events=site.events.published().for_timeline(),
             points=map_points([site]),
             **kwargs,
         )

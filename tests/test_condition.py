@@ -69,3 +69,46 @@ def test_a_site_cannot_lie_within_itself():
     city.parent = temple
     with pytest.raises(ValidationError, match="within itself"):
         city.full_clean()
+
+
+def test_a_later_lesser_or_unknown_report_does_not_undo_a_destruction():
+    site = make_site()
+    make_published_event(site, date="2015-08-30", level="destroyed")
+    make_published_event(site, date="2016-01", level="severe")
+    make_published_event(site, date="2016-02", kind="looting", level="unknown")
+    assert site.current_condition() == DamageLevel.DESTROYED
+
+
+def test_an_event_a_curator_discounted_counts_for_nothing():
+    site = make_site()
+    make_published_event(site, date="2015-08-30", level="destroyed")
+    discounted = make_published_event(site, date="2016-01", level="none", condition_after="slight")
+    discounted.grade_override = "discounted"
+    discounted.grade_override_reason = "The photograph shows another temple."
+    discounted.save()
+    site.refresh_from_db()
+    assert site.condition == DamageLevel.DESTROYED
+
+
+def test_the_stored_condition_follows_publishing_editing_and_deleting():
+    site = make_site()
+    event = make_published_event(site, date="2015-06", level="moderate")
+    site.refresh_from_db()
+    assert site.condition == DamageLevel.MODERATE
+
+    event.level = "severe"
+    event.save()
+    site.refresh_from_db()
+    assert site.condition == DamageLevel.SEVERE
+
+    event.delete()
+    site.refresh_from_db()
+    assert site.condition == ""
+
+
+def test_an_unknown_level_is_the_condition_until_something_is_known():
+    site = make_site()
+    make_published_event(site, date="2016-03~", level="unknown")
+    assert site.current_condition() == DamageLevel.UNKNOWN
+    make_published_event(site, date="2016-04", level="moderate")
+    assert site.current_condition() == DamageLevel.MODERATE

@@ -31,6 +31,7 @@ class Command(BaseCommand):
             # loaddata stores rows as written; derive the grades again in case the
             # fixture was edited by hand.
             DamageEvent.objects.refresh_verification()
+            Site.objects.refresh_condition()
             # Fixtures load without history; give each row its first version so that the
             # first curator edit can be reverted.
             call_command("populate_history", auto=True, verbosity=0)
