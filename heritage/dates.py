@@ -140,7 +140,11 @@ def _describe_section(section):
         lower.year == upper.year
     ):
         text = str(lower.year)
-    elif lower.day == 1 and (lower.year, lower.month) == (upper.year, upper.month):
+    elif (
+        lower.day == 1
+        and (lower.year, lower.month) == (upper.year, upper.month)
+        and (upper + datetime.timedelta(days=1)).month != upper.month
+    ):
         text = f"{MONTHS[lower.month - 1]} {lower.year}"
     else:
         text = f"sometime between {_describe_day(lower)} and {_describe_day(upper)}"

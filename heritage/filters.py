@@ -29,7 +29,7 @@ def validate_period_bound(value):
         edtf_bounds(value)
     except ValidationError as error:
         raise ValidationError(
-            "“%(value)s” is not a date. " + PERIOD_HELP,
+            "“%(value)s” is not a year, a month or a day.",
             code="invalid_date",
             params={"value": value},
         ) from error
@@ -88,6 +88,15 @@ class OrderingFilter(django_filters.OrderingFilter):
         return queryset.order_by(*ordering, "pk")
 
 
+class PeriodForm(forms.Form):
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_after"), cleaned.get("date_before")
+        if start and end and edtf_bounds(start)[0] > edtf_bounds(end)[1]:
+            self.add_error("date_before", "The period ends before it begins.")
+        return cleaned
+
+
 class RecordFilterSet(django_filters.FilterSet):
     """What the site and event lists share: the words to search for, the period, and
     the incremental pull of the API."""
@@ -143,7 +152,15 @@ class DamageEventFilter(RecordFilterSet):
         label="Verification grade",
         method="filter_nothing",
     )
-    actor = django_filters.ModelChoiceFilter(queryset=Actor.objects.all(), method="filter_nothing")
+    # Only actors of published events: any other would reveal a draft.
+    actor = django_filters.ModelChoiceFilter(
+        queryset=Actor.objects.filter(events__state=State.PUBLISHED).distinct(),
+        method="filter_nothing",
+        empty_label="Any",
+    )
+    site_kind = django_filters.ChoiceFilter(
+        field_name="site__kind", choices=SiteKind.choices, empty_label="Any", label="Kind of site"
+    )
     year = django_filters.NumberFilter(
         method="filter_year",
         label="Year",
@@ -160,7 +177,8 @@ class DamageEventFilter(RecordFilterSet):
 
     class Meta:
         model = DamageEvent
-        fields = ["q", "site", "kind", "level", "cause", "grade", "actor", "year",
+        form = PeriodForm
+        fields = ["q", "site", "site_kind", "kind", "level", "cause", "grade", "actor", "year",
                   "date_after", "date_before", "state", "source", "publisher",
                   "updated_since"]  # fmt: skip
 
@@ -224,6 +242,7 @@ class SiteFilter(RecordFilterSet):
 
     class Meta:
         model = Site
+        form = PeriodForm
         fields = ["q", "kind", "condition", "cause", "grade", "date_after", "date_before",
                   "updated_since"]  # fmt: skip
 

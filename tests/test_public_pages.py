@@ -307,3 +307,53 @@ def test_each_page_costs_a_fixed_number_of_queries(client, django_assert_num_que
 def test_the_stored_condition_is_the_one_a_site_computes(client):
     for site in listed(client.get("/sites/")):
         assert site.condition == (site.current_condition() or ""), site
+
+
+# Found in review
+
+
+def test_the_actor_filter_offers_only_actors_of_published_events(client):
+    from tests.helpers import make_actor
+
+    secret = make_actor(name="A group only a draft names")
+    make_event(actor=secret)
+    html = page(client, "/events/")
+    assert "A group only a draft names" not in html
+    assert "Islamic State" in html
+
+
+def test_each_page_links_its_json_twin(client):
+    html = page(client, "/sites/temple-of-bel/")
+    twin = re.search(r'<link rel="alternate" type="application/json" href="([^"]+)">', html)
+    assert twin.group(1) == "/api/v1/sites/temple-of-bel/"
+    assert client.get(twin.group(1)).json()["slug"] == "temple-of-bel"
+    events = page(client, "/events/", grade="weak")
+    assert 'href="/api/v1/events/?grade=weak"' in events
+    assert 'type="text/csv" href="/api/v1/events/?grade=weak&amp;format=csv"' in events
+
+
+def test_a_period_that_ends_before_it_begins_is_a_form_error(client):
+    response = client.get("/sites/", {"date_after": "2016", "date_before": "2015"})
+    assert "ends before it begins" in str(response.context["filter"].form.errors["date_before"])
+    assert listed(response) == []
+
+
+def test_a_filter_error_is_tied_to_its_field_for_screen_readers(client):
+    html = page(client, "/sites/", date_after="soon")
+    described_by = re.search(r'id="id_date_after"[^>]*aria-describedby="([^"]+)"', html)
+    if described_by is None:
+        described_by = re.search(r'aria-describedby="([^"]+)"[^>]*id="id_date_after"', html)
+    for target in described_by.group(1).split():
+        assert f'id="{target}"' in html
+
+
+def test_the_home_map_is_also_a_list_of_places(client):
+    html = page(client, "/")
+    assert "places on this map, as a list" in html
+    assert '<a href="/sites/temple-of-bel/">Temple of Bel</a>: Destroyed' in html
+
+
+def test_a_curators_note_on_a_source_stays_in_the_admin(client):
+    source = Source.objects.get(publisher="Xinhua News Agency")
+    assert source.note
+    assert source.note not in page(client, source.get_absolute_url())
