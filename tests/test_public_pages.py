@@ -357,3 +357,9 @@ def test_a_curators_note_on_a_source_stays_in_the_admin(client):
     source = Source.objects.get(publisher="Xinhua News Agency")
     assert source.note
     assert source.note not in page(client, source.get_absolute_url())
+
+
+def test_a_monument_without_events_of_its_own_points_to_its_group(client):
+    html = page(client, "/sites/tower-of-elahbel/")
+    assert "No event has been published for this site on its own" in html
+    assert 'Events recorded for <a href="/sites/tower-tombs/">Tower tombs</a>' in html
