@@ -183,11 +183,8 @@ class DamageEventAdmin(SimpleHistoryAdmin):
         return request.user.has_perm("heritage.publish_damageevent")
 
     def has_change_permission(self, request, obj=None):
-        # Curators edit drafts; once sent for review, only an editor changes an event.
         allowed = super().has_change_permission(request, obj)
-        if allowed and obj is not None and obj.state != State.DRAFT:
-            return self.has_publish_permission(request)
-        return allowed
+        return allowed and (obj is None or obj.editable_by(request.user))
 
     def formfield_for_choice_field(self, db_field, request, **kwargs):
         if db_field.name == "state" and not self.has_publish_permission(request):

@@ -4,6 +4,7 @@ What every endpoint shares lives here: cursor pagination, conditional GET, cachi
 headers, the CSV stream, and validation by the models' own rules (the admin's).
 """
 
+import copy
 import csv
 import datetime
 import hashlib
@@ -21,7 +22,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import permissions, renderers, serializers, status, viewsets
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
@@ -49,12 +50,16 @@ class RecordPagination(CursorPagination):
     max_page_size = 500
 
     def get_ordering(self, request, queryset, view):
-        orderings = view.cursor_orderings
-        requested = request.query_params.get("ordering", "")
-        if requested not in orderings:
-            choices = ", ".join(sorted(name for name in orderings if name))
-            raise ValidationError({"ordering": [f"Sort by one of: {choices}."]})
-        return orderings[requested]
+        return view.cursor_orderings[request.query_params.get("ordering", "")]
+
+    def paginate_queryset(self, queryset, request, view=None):
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (NotFound, DjangoValidationError, ValueError, TypeError, OverflowError) as error:
+            # A cursor is only ever one we handed out: anything else was altered.
+            raise ValidationError(
+                {"cursor": ["Invalid cursor: follow `next` as given."]}
+            ) from error
 
 
 class CSVRenderer(renderers.BaseRenderer):
@@ -109,26 +114,33 @@ def open_bound(day):
     return None if day in (EARLIEST, LATEST) else day
 
 
+def _as_datetime(value):
+    # SQLite answers a raw MAX() of a datetime column with its text.
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, datetime.UTC)
+
+
 def data_stamp():
-    """What changes whenever anything the API shows may have: each table's latest
-    edit and its number of rows (a deletion lowers a count). One query."""
-    from heritage.models import DamageEvent, Site
+    """What changes whenever anything the API shows may have, and when it last did: the
+    newest entry of every table's edit history (each save and each deletion writes one,
+    names and actors included) and each table's newest `updated` (derived grades and
+    conditions move it). One query."""
+    from heritage.models import Actor, DamageEvent, Site, SiteImage, SiteName
     from reports.models import Citation, Source
 
-    parts = []
+    quote = connection.ops.quote_name
+    stamps, moments = [], []
+    for model in (Site, SiteName, SiteImage, Actor, DamageEvent, Source, Citation):
+        history = quote(model.history.model._meta.db_table)
+        stamps.append(f"(SELECT MAX(history_id) FROM {history})")
+        moments.append(f"(SELECT MAX(history_date) FROM {history})")
     for model in (Site, DamageEvent, Source, Citation):
-        table = connection.ops.quote_name(model._meta.db_table)
-        parts += [f"(SELECT MAX(updated) FROM {table})", f"(SELECT COUNT(*) FROM {table})"]
+        moments.append(f"(SELECT MAX(updated) FROM {quote(model._meta.db_table)})")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts))
+        cursor.execute("SELECT " + ", ".join(stamps + moments))
         row = cursor.fetchone()
-    # SQLite answers a raw MAX() of a datetime column with its text.
-    latest = [
-        datetime.datetime.fromisoformat(value) if isinstance(value, str) else value
-        for value in row[0::2]
-        if value is not None
-    ]
-    latest = [v if timezone.is_aware(v) else timezone.make_aware(v, datetime.UTC) for v in latest]
+    latest = [_as_datetime(value) for value in row[len(stamps) :] if value is not None]
     return row, max(latest, default=None)
 
 
@@ -138,7 +150,9 @@ class ModelValidation:
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
-        instance = self.instance or self.Meta.model()
+        # A copy: the stored instance must keep its old values until it is saved, for
+        # the checks that compare old and new (publishing, moving a citation).
+        instance = copy.copy(self.instance) if self.instance else self.Meta.model()
         for name, value in attrs.items():
             setattr(instance, name, value)
         try:
@@ -179,8 +193,11 @@ class RegisterSchema(AutoSchema):
         return not getattr(self, "_unpaged", False) and super()._is_list_view(serializer)
 
 
-class ReadOrModelPermission(permissions.DjangoModelPermissionsOrAnonReadOnly):
-    """Anyone reads; writing needs the model permission (the curator and editor roles)."""
+class NotModified(Exception):
+    """Raised by RegisterViewSet.initial() to answer 304 before any work is done."""
+
+    def __init__(self, response):
+        self.response = response
 
 
 class RegisterViewSet(viewsets.ModelViewSet):
@@ -189,7 +206,6 @@ class RegisterViewSet(viewsets.ModelViewSet):
     may not see them."""
 
     renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
-    permission_classes = [ReadOrModelPermission]
     pagination_class = RecordPagination
     schema = RegisterSchema()
     cursor_orderings = {"": ("pk",)}
@@ -203,17 +219,33 @@ class RegisterViewSet(viewsets.ModelViewSet):
     def csv_rows(self, queryset):
         return dataset.header(self.csv_table), dataset.rows(queryset, self.csv_table)
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # negotiation, authentication, throttles
+        if request.method in ("GET", "HEAD"):
+            not_modified = self.not_modified(request)
+            if not_modified:
+                raise NotModified(not_modified)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, NotModified):
+            return exc.response
+        # Errors are JSON whatever format was asked for: a CSV of an error helps nobody.
+        self.request.accepted_renderer = renderers.JSONRenderer()
+        self.request.accepted_media_type = renderers.JSONRenderer.media_type
+        return super().handle_exception(exc)
+
+    def filter_queryset(self, queryset):
+        ordering = self.request.query_params.get("ordering", "")
+        if ordering not in self.cursor_orderings:
+            choices = ", ".join(sorted(name for name in self.cursor_orderings if name))
+            raise ValidationError({"ordering": [f"Sort by one of: {choices}."]})
+        return super().filter_queryset(queryset)
+
     def list(self, request, *args, **kwargs):
-        not_modified = self.not_modified(request)
-        if not_modified:
-            return not_modified
         if request.accepted_renderer.format == "csv":
             header, rows = self.csv_rows(self.filter_queryset(self.get_queryset()))
             return stream_csv(header, rows, self.csv_filename)
         return super().list(request, *args, **kwargs)
-
-    def retrieve(self, request, *args, **kwargs):
-        return self.not_modified(request) or super().retrieve(request, *args, **kwargs)
 
     def destroy(self, request, *args, **kwargs):
         try:
@@ -253,15 +285,20 @@ class RegisterViewSet(viewsets.ModelViewSet):
             patch_vary_headers(response, ["Accept", "Cookie", "Authorization"])
         return response
 
-    def check_editorial_rights(self, event, new_state=None):
-        """Curators write drafts; only editors touch an event under review or published,
-        or publish one (the admin's rule)."""
-        editor = self.request.user.has_perm("heritage.publish_damageevent")
-        if editor:
-            return
-        if event is not None and event.state != State.DRAFT:
-            raise PermissionDenied("Only an editor may change an event once it is sent for review.")
-        if new_state == State.PUBLISHED:
+    def check_editable(self, *records):
+        """The admin's rule: curators change drafts and their evidence; once an event is
+        sent for review, only an editor may."""
+        for record in records:
+            if record is not None and not record.editable_by(self.request.user):
+                raise PermissionDenied(
+                    "Only an editor may change this: it is, or is evidence for, an event "
+                    "under review or published."
+                )
+
+    def check_may_publish(self, new_state):
+        if new_state == State.PUBLISHED and not self.request.user.has_perm(
+            "heritage.publish_damageevent"
+        ):
             raise PermissionDenied("Only an editor may publish an event.")
 
 
@@ -335,6 +372,13 @@ class SiteSerializer(ModelValidation, serializers.ModelSerializer):
 
     def get_page(self, site) -> str:
         return self.context["request"].build_absolute_uri(site.get_absolute_url())
+
+    def validate(self, attrs):
+        # Stored as null when absent, as the admin does: they are unique when given.
+        for name in ("wikidata", "pleiades"):
+            if attrs.get(name) == "":
+                attrs[name] = None
+        return super().validate(attrs)
 
     def get_condition(self, site) -> str | None:
         return getattr(site, "condition", None)
@@ -412,9 +456,6 @@ class SiteViewSet(RegisterViewSet):
 
     def list(self, request, *args, **kwargs):
         if request.accepted_renderer.format == "geojson":
-            not_modified = self.not_modified(request)
-            if not_modified:
-                return not_modified
             sites = self.filter_queryset(self.get_queryset()).prefetch_related(None)
             features = [site_feature(site, request) for site in sites.iterator(chunk_size=2000)]
             return Response({"type": "FeatureCollection", "features": features})
@@ -422,7 +463,7 @@ class SiteViewSet(RegisterViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         if request.accepted_renderer.format == "geojson":
-            return self.not_modified(request) or Response(site_feature(self.get_object(), request))
+            return Response(site_feature(self.get_object(), request))
         return super().retrieve(request, *args, **kwargs)
 
 
@@ -444,7 +485,17 @@ class EventCitationSerializer(serializers.Serializer):
     basis = serializers.CharField()
     claimed_level = serializers.CharField()
     claimed_date = serializers.CharField()
+    claimed_lower = serializers.SerializerMethodField()
+    claimed_upper = serializers.SerializerMethodField()
     note = serializers.CharField()
+
+    def get_claimed_lower(self, citation) -> str | None:
+        day = open_bound(citation.claimed_lower) if citation.claimed_lower else None
+        return day.isoformat() if day else None
+
+    def get_claimed_upper(self, citation) -> str | None:
+        day = open_bound(citation.claimed_upper) if citation.claimed_upper else None
+        return day.isoformat() if day else None
 
 
 class DamageEventSerializer(ModelValidation, serializers.ModelSerializer):
@@ -495,7 +546,8 @@ class DamageEventSerializer(ModelValidation, serializers.ModelSerializer):
     def validate(self, attrs):
         # Read before ModelValidation copies the new values onto the instance.
         event = self.instance
-        self.context["view"].check_editorial_rights(event, attrs.get("state"))
+        self.context["view"].check_editable(event)
+        self.context["view"].check_may_publish(attrs.get("state"))
         publishing = attrs.get("state") == State.PUBLISHED and (
             event is None or event.state != State.PUBLISHED
         )
@@ -536,7 +588,7 @@ class DamageEventViewSet(RegisterViewSet):
         return events if self.sees_unpublished() else events.published()
 
     def perform_destroy(self, instance):
-        self.check_editorial_rights(instance)
+        self.check_editable(instance)
         instance.delete()
 
 
@@ -559,4 +611,10 @@ def dump(request):
             {"detail": "The dataset has not been built yet: run `manage.py build_dump`."},
             status=status.HTTP_404_NOT_FOUND,
         )
-    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+    built = int(path.stat().st_mtime)
+    etag = quote_etag(f"{built}-{path.stat().st_size}")
+    not_modified = get_conditional_response(request._request, etag=etag, last_modified=built)
+    response = not_modified or FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+    response["ETag"], response["Last-Modified"] = etag, http_date(built)
+    response["Cache-Control"] = "public, max-age=300"
+    return response

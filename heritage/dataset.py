@@ -135,6 +135,8 @@ COLUMNS = {
         ("certainty", "certainty", "How certain the claim is (vocabulary)."),
         ("claimed_level", "claimed_level", "The damage level the source claims."),
         ("claimed_date", "claimed_date", EDTF + ": the date the source gives."),
+        ("claimed_lower", "claimed_lower", "Earliest possible day of `claimed_date`." + OPEN_ENDED),
+        ("claimed_upper", "claimed_upper", "Latest possible day of `claimed_date`." + OPEN_ENDED),
         ("note", "note", "A curator's note: what the source says, where no quote is held."),
         ("created", "created", "When the record was created (UTC)."),
         ("updated", "updated", "When the record was last changed (UTC)."),
@@ -156,7 +158,7 @@ VOCABULARIES = {
     "certainty": Certainty,
 }
 
-OPEN_BOUNDS = {"date_lower", "date_upper"}
+OPEN_BOUNDS = {"date_lower", "date_upper", "claimed_lower", "claimed_upper", "published_lower"}
 
 
 def header(table):

@@ -52,9 +52,35 @@ class PeriodBoundFilter(django_filters.CharFilter):
         return lower if self.end == "start" else upper
 
 
+class ChangedSinceField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 moment, turned into UTC: PostgreSQL refuses offsets beyond ±15:59,
+    which ISO allows, and a moment at the edge of the calendar may not fit in UTC."""
+
+    def clean(self, value):
+        moment = super().clean(value)
+        if moment is None or timezone.is_naive(moment):
+            return moment
+        try:
+            return moment.astimezone(datetime.UTC)
+        except OverflowError as error:
+            raise ValidationError("This moment is outside the calendar.", code="invalid") from error
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A record's id: a whole number the databases can hold."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
 class ChangedSinceFilter(django_filters.IsoDateTimeFilter):
-    """Records changed at or after an ISO 8601 moment, for incremental pulls. The moment
-    is turned into UTC first: PostgreSQL refuses offsets beyond ±15:59, ISO does not."""
+    """Records changed at or after an ISO 8601 moment, for incremental pulls."""
+
+    field_class = ChangedSinceField
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("field_name", "updated")
@@ -64,11 +90,6 @@ class ChangedSinceFilter(django_filters.IsoDateTimeFilter):
             "help_text", "ISO 8601 date and time, e.g. 2026-11-21T00:00:00Z: what changed since."
         )
         super().__init__(*args, **kwargs)
-
-    def filter(self, queryset, value):
-        if value is not None and timezone.is_aware(value):
-            value = value.astimezone(datetime.UTC)
-        return super().filter(queryset, value)
 
 
 class OrderingFilter(django_filters.OrderingFilter):
@@ -132,7 +153,7 @@ class DamageEventFilter(RecordFilterSet):
     state = django_filters.ChoiceFilter(
         choices=State.choices, empty_label="Any", help_text="Only curators see drafts."
     )
-    source = django_filters.NumberFilter(method="filter_nothing", label="Cited source (id)")
+    source = IdFilter(method="filter_nothing", label="Cited source (id)")
     publisher = django_filters.CharFilter(method="filter_nothing", label="Cited publisher")
     kind = django_filters.ChoiceFilter(
         empty_label="Any", choices=DamageEvent._meta.get_field("kind").choices
@@ -155,6 +176,7 @@ class DamageEventFilter(RecordFilterSet):
     # Only actors of published events: any other would reveal a draft.
     actor = django_filters.ModelChoiceFilter(
         queryset=Actor.objects.filter(events__state=State.PUBLISHED).distinct(),
+        to_field_name="name",  # as events show it
         method="filter_nothing",
         empty_label="Any",
     )

@@ -6,6 +6,7 @@ from django.db.models.functions import Coalesce
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.urls import reverse
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from heritage.dates import EDTFField, edtf_bounds
@@ -272,7 +273,9 @@ class Site(models.Model):
         """Store the condition the published events now imply. An update, not a save: a
         derived value changing is not an edit for the history."""
         self.condition = self.current_condition() or ""
-        Site.objects.filter(pk=self.pk).update(condition=self.condition)
+        Site.objects.filter(pk=self.pk).exclude(condition=self.condition).update(
+            condition=self.condition, updated=timezone.now()
+        )
 
 
 def condition_after(events):
@@ -568,9 +571,14 @@ class DamageEvent(models.Model):
         citations = list(self.citations.select_related("source"))
         self.grade = self.verification(citations)
         self.has_conflict = self.citations_conflict(citations)
-        DamageEvent.objects.filter(pk=self.pk).update(
+        # `updated` moves only when the grade or flag does, so incremental pulls see them.
+        DamageEvent.objects.filter(pk=self.pk).exclude(
             grade=self.grade, has_conflict=self.has_conflict
-        )
+        ).update(grade=self.grade, has_conflict=self.has_conflict, updated=timezone.now())
+
+    def editable_by(self, user):
+        """Curators change drafts; once sent for review, only an editor may."""
+        return self.state == State.DRAFT or user.has_perm("heritage.publish_damageevent")
 
     def publication_problem(self, stances=None):
         """Why this event cannot be published, or None. `stances` are those of the

@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.db.models import Prefetch
+from django.http import JsonResponse
+from django.views.defaults import page_not_found
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
@@ -14,6 +16,13 @@ from heritage.models import (
     Site,
 )
 from reports.models import Basis, Source, SourceKind, Stance
+
+
+def not_found(request, exception=None):
+    """Scripts asking the API for something that is not there get JSON; people, a page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
 
 
 def map_points(sites):

@@ -29,15 +29,6 @@ class CitationInlineFormSet(BaseInlineFormSet):
             raise ValidationError(problem, code="unsupported")
 
 
-def is_editor(request):
-    return request.user.has_perm("heritage.publish_damageevent")
-
-
-def may_change_evidence_of(request, events):
-    """Curators change the evidence of drafts only; an editor changes anyone's."""
-    return is_editor(request) or all(event.state == State.DRAFT for event in events)
-
-
 class CitationInline(admin.StackedInline):
     model = Citation
     formset = CitationInlineFormSet
@@ -76,10 +67,7 @@ class SourceAdmin(SimpleHistoryAdmin):
     def has_change_permission(self, request, obj=None):
         # A source's kind and publisher set the grades of the events citing it.
         allowed = super().has_change_permission(request, obj)
-        if allowed and obj is not None:
-            events = DamageEvent.objects.filter(citations__source=obj).exclude(state=State.DRAFT)
-            return may_change_evidence_of(request, events[:1])
-        return allowed
+        return allowed and (obj is None or obj.editable_by(request.user))
 
     @admin.display(description="events citing it", ordering="event_count")
     def event_count(self, source):
@@ -136,14 +124,14 @@ class CitationAdmin(SimpleHistoryAdmin):
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or may_change_evidence_of(request, [obj.event]))
+        return allowed and (obj is None or obj.editable_by(request.user))
 
     def has_delete_permission(self, request, obj=None):
         allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or may_change_evidence_of(request, [obj.event]))
+        return allowed and (obj is None or obj.editable_by(request.user))
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "event" and not is_editor(request):
+        if db_field.name == "event" and not request.user.has_perm("heritage.publish_damageevent"):
             kwargs["queryset"] = DamageEvent.objects.filter(state=State.DRAFT)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

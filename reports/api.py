@@ -1,7 +1,14 @@
 """The API's sources and citations (the shared machinery is in heritage/api.py)."""
 
+import datetime
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from edtf import parse_edtf
+from edtf import parse_edtf, struct_time_to_date
+from edtf.parser.parser_classes import (
+    Interval,
+    UncertainOrApproximate,
+    UnspecifiedIntervalSection,
+)
 from rest_framework import renderers, serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -9,7 +16,7 @@ from rest_framework.response import Response
 from heritage.api import CSV_RESPONSE, ModelValidation, RegisterViewSet, open_bound
 from heritage.dates import edtf_bounds
 from heritage.models import DamageEvent, State
-from reports.filters import SourceFilter
+from reports.filters import CitationFilter, SourceFilter
 from reports.models import Citation, Source, SourceKind
 
 
@@ -31,26 +38,45 @@ CSL_TYPES = {
 }
 
 
-def csl_date(value):
-    """An EDTF date as CSL date parts, as precise as the date is ("2016-03" gives year
-    and month), with `circa` for approximate ones; {"raw": …} for intervals."""
-    try:
-        lower, upper = edtf_bounds(value)
-        parsed = parse_edtf(value)
-    except Exception:
-        return None
+def _csl_parts(section):
+    """Date parts as precise as one EDTF date is: [2016, 3] for March 2016."""
+    lower = struct_time_to_date(section.lower_strict())
+    upper = struct_time_to_date(section.upper_strict())
+    whole_month = lower.day == 1 and (upper + datetime.timedelta(days=1)).day == 1
     if lower == upper:
-        parts = [lower.year, lower.month, lower.day]
-    elif (lower.year, lower.month) == (upper.year, upper.month):
-        parts = [lower.year, lower.month]
-    elif lower.year == upper.year and (lower.month, upper.month) == (1, 12):
-        parts = [lower.year]
-    else:
+        return [lower.year, lower.month, lower.day]
+    if (lower.year, lower.month) == (upper.year, upper.month) and whole_month:
+        return [lower.year, lower.month]
+    if lower.year == upper.year and (lower.month, lower.day, upper.month, upper.day) == (
+        1,
+        1,
+        12,
+        31,
+    ):
+        return [lower.year]
+    return None
+
+
+def csl_date(value):
+    """An EDTF date as CSL-JSON: `date-parts` as precise as the date ("2016-03" gives
+    year and month), two of them for an interval, `circa` for "about"; {"raw": …} for
+    what CSL cannot say (an open interval, a season)."""
+    try:
+        edtf_bounds(value)
+        parsed = parse_edtf(value.strip())
+    except Exception:
         return {"raw": value}
-    date = {"date-parts": [parts]}
-    if getattr(parsed, "ua", None) is not None and "~" in str(parsed.ua):
-        date["circa"] = True
-    return date
+    sections = [parsed.lower, parsed.upper] if isinstance(parsed, Interval) else [parsed]
+    parts, circa = [], False
+    for section in sections:
+        if isinstance(section, UncertainOrApproximate):
+            circa = circa or "~" in str(section.ua) or "%" in str(section.ua)
+            section = section.date
+        part = None if isinstance(section, UnspecifiedIntervalSection) else _csl_parts(section)
+        if part is None:
+            return {"raw": value}
+        parts.append(part)
+    return {"date-parts": parts, **({"circa": True} if circa else {})}
 
 
 def csl_item(source, request):
@@ -73,23 +99,41 @@ def csl_item(source, request):
     return {key: value for key, value in item.items() if value not in (None, [], "")}
 
 
+def _bound(value, end):
+    if not value:
+        return None
+    day = open_bound(edtf_bounds(value)[end])
+    return day.isoformat() if day else None
+
+
 class SourceSerializer(ModelValidation, serializers.ModelSerializer):
     api_url = serializers.HyperlinkedIdentityField(view_name="api:source-detail")
     page = serializers.SerializerMethodField(help_text="The source's public page.")
-    published_lower = serializers.DateField(read_only=True, allow_null=True)
+    published_lower = serializers.SerializerMethodField(
+        help_text="Earliest possible publication day; null when unknown or open."
+    )
+    published_upper = serializers.SerializerMethodField(
+        help_text="Latest possible publication day; null when unknown or open."
+    )
     event_count = serializers.SerializerMethodField(help_text="Published events citing it.")
 
     class Meta:
         model = Source
         fields = [
             "id", "api_url", "page", "kind", "title", "publisher", "authors", "published",
-            "published_lower", "url", "archived_url", "accessed", "language", "event_count",
-            "created", "updated",
+            "published_lower", "published_upper", "url", "archived_url", "accessed",
+            "language", "event_count", "created", "updated",
         ]  # fmt: skip
         read_only_fields = ["created", "updated"]
 
     def get_page(self, source) -> str:
         return self.context["request"].build_absolute_uri(source.get_absolute_url())
+
+    def get_published_lower(self, source) -> str | None:
+        return _bound(source.published, 0)
+
+    def get_published_upper(self, source) -> str | None:
+        return _bound(source.published, 1)
 
     def get_event_count(self, source) -> int:
         return getattr(source, "event_count", 0)
@@ -143,22 +187,23 @@ class SourceViewSet(RegisterViewSet):
     csv_filename = "sources.csv"
     csv_table = "sources"
 
+    def perform_update(self, serializer):
+        self.check_editable(serializer.instance)
+        serializer.save()
+
     def get_queryset(self):
         sources = Source.objects.with_event_count(published_only=True)
         return sources if self.sees_unpublished() else sources.public()
 
     def list(self, request, *args, **kwargs):
         if request.accepted_renderer.format == "csl":
-            not_modified = self.not_modified(request)
-            if not_modified:
-                return not_modified
             sources = self.filter_queryset(self.get_queryset())
             return Response([csl_item(s, request) for s in sources.iterator(chunk_size=2000)])
         return super().list(request, *args, **kwargs)
 
     def retrieve(self, request, *args, **kwargs):
         if request.accepted_renderer.format == "csl":
-            return self.not_modified(request) or Response([csl_item(self.get_object(), request)])
+            return Response([csl_item(self.get_object(), request)])
         return super().retrieve(request, *args, **kwargs)
 
 
@@ -211,7 +256,7 @@ class CitationViewSet(RegisterViewSet):
     cursor_orderings = {"": ("pk",), "updated": ("updated", "pk"), "-updated": ("-updated", "-pk")}
     csv_filename = "citations.csv"
     csv_table = "citations"
-    filterset_fields = {"event": ["exact"], "source": ["exact"], "stance": ["exact"]}
+    filterset_class = CitationFilter
 
     def get_queryset(self):
         citations = Citation.objects.select_related("event__site", "source")
@@ -219,25 +264,16 @@ class CitationViewSet(RegisterViewSet):
             return citations
         return citations.filter(event__state=State.PUBLISHED)
 
-    def check_event(self, *events):
-        """The evidence of an event under review or published is an editor's to change."""
-        if self.request.user.has_perm("heritage.publish_damageevent"):
-            return
-        if any(event.state != State.DRAFT for event in events if event is not None):
-            raise PermissionDenied(
-                "Only an editor may change the evidence of an event once it is sent for review."
-            )
-
     def perform_create(self, serializer):
-        self.check_event(serializer.validated_data["event"])
+        self.check_editable(serializer.validated_data["event"])
         serializer.save()
 
     def perform_update(self, serializer):
-        self.check_event(serializer.instance.event, serializer.validated_data.get("event"))
+        self.check_editable(serializer.instance, serializer.validated_data.get("event"))
         serializer.save()
 
     def perform_destroy(self, instance):
-        self.check_event(instance.event)
+        self.check_editable(instance)
         problem = instance.withdrawal_problem()
         if problem:
             raise PermissionDenied(problem)

@@ -2,9 +2,9 @@
 
 import django_filters
 
-from heritage.filters import ChangedSinceFilter, OrderingFilter
+from heritage.filters import ChangedSinceFilter, IdFilter, OrderingFilter
 from heritage.search import search
-from reports.models import Source, SourceKind
+from reports.models import Citation, Source, SourceKind, Stance
 
 
 class SourceFilter(django_filters.FilterSet):
@@ -37,3 +37,15 @@ class SourceFilter(django_filters.FilterSet):
 
     def filter_words(self, queryset, name, value):
         return search(queryset, value, ["title", "publisher", "authors"])
+
+
+class CitationFilter(django_filters.FilterSet):
+    # Ids rather than choices: a list of events to choose from would name drafts.
+    event = IdFilter(field_name="event_id")
+    source = IdFilter(field_name="source_id")
+    stance = django_filters.ChoiceFilter(choices=Stance.choices, empty_label="Any")
+    updated_since = ChangedSinceFilter()
+
+    class Meta:
+        model = Citation
+        fields = ["event", "source", "stance", "updated_since"]

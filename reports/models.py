@@ -111,6 +111,13 @@ class Source(models.Model):
                     }
                 )
 
+    def editable_by(self, user):
+        """A source's kind and publisher set the grades of the events citing it, so once
+        one of them is under review or published, only an editor may change it."""
+        if user.has_perm("heritage.publish_damageevent"):
+            return True
+        return not self.citations.exclude(event__state=State.DRAFT).exists()
+
     @property
     def publisher_key(self):
         """Who published it, for counting independent publishers; "" when unknown."""
@@ -262,6 +269,10 @@ class Citation(models.Model):
         return self.basis in (Basis.IMAGERY, Basis.INSPECTION) or (
             self.source.kind == SourceKind.SATELLITE
         )
+
+    def editable_by(self, user):
+        """A citation is its event's evidence: whoever may change the event may change it."""
+        return self.event.editable_by(user)
 
     def withdrawal_problem(self):
         """Why this citation, as stored, may not stop supporting its event (by deletion, a

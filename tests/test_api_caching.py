@@ -85,3 +85,32 @@ def test_anonymous_clients_are_throttled_with_a_reason(api, monkeypatch):
     refused = api.get("/api/v1/sites/")
     assert "Retry-After" in refused
     assert "throttled" in refused.json()["detail"].lower()
+
+
+def test_a_new_name_for_a_site_changes_the_etag(api):
+    from heritage.models import Site, SiteName
+
+    first = api.get("/api/v1/sites/temple-of-bel/")
+    SiteName.objects.create(site=Site.objects.get(slug="temple-of-bel"), name="Bel")
+    again = api.get("/api/v1/sites/temple-of-bel/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 200
+
+
+def test_a_deletion_moves_last_modified(api):
+    import time
+
+    first = api.get("/api/v1/sites/")
+    time.sleep(1.1)  # Last-Modified counts whole seconds
+    DamageEvent.objects.filter(site__slug="palmyra-castle").delete()
+    again = api.get("/api/v1/sites/", HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+    assert again.status_code == 200
+
+
+def test_the_dump_answers_304_when_unchanged(api, settings, tmp_path):
+    from django.core.management import call_command
+
+    settings.DUMP_PATH = tmp_path / "dump.zip"
+    call_command("build_dump", verbosity=0)
+    first = api.get("/api/v1/dump/")
+    assert first.status_code == 200
+    assert api.get("/api/v1/dump/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304

@@ -111,3 +111,20 @@ def test_the_sources_are_csl_json_for_zotero(api):
     assert compiled["issued"] == {"date-parts": [[2016, 3]]}
     assert "publisher" not in compiled
     assert all(item["id"].startswith("heritage-register-source-") for item in items)
+
+
+@pytest.mark.parametrize(
+    ("edtf", "csl"),
+    [
+        ("2017-03-02", {"date-parts": [[2017, 3, 2]]}),
+        ("2016-03", {"date-parts": [[2016, 3]]}),
+        ("2015", {"date-parts": [[2015]]}),
+        ("2015-08~", {"date-parts": [[2015, 8]], "circa": True}),
+        ("2016-03-28/2016-03-29", {"date-parts": [[2016, 3, 28], [2016, 3, 29]]}),
+        ("../2015-10-05", {"raw": "../2015-10-05"}),
+    ],
+)
+def test_publication_dates_become_csl_dates_zotero_reads(edtf, csl):
+    from reports.api import csl_date
+
+    assert csl_date(edtf) == csl

@@ -178,10 +178,12 @@ def test_a_bad_value_is_a_400_naming_the_parameter(api, url, parameter):
     assert parameter in response.json()
 
 
-def test_a_bad_cursor_is_a_404_with_a_reason(api):
-    response = api.get("/api/v1/events/", {"cursor": "not-a-cursor"})
-    assert response.status_code == 404
-    assert response.json()["detail"]
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "cD14eHg=", "cD0xOTAwLTEzLTQw"])
+def test_an_altered_cursor_is_a_400_naming_it(api, cursor):
+    # the last two are base64 for "p=xxx" and "p=1900-13-40"
+    response = api.get("/api/v1/events/", {"cursor": cursor})
+    assert response.status_code == 400
+    assert "cursor" in response.json()
 
 
 @pytest.mark.parametrize(
@@ -209,3 +211,70 @@ def test_citations_list_their_event_and_source(api):
     rows = results(api, "/api/v1/citations/", page_size=500)
     assert len(rows) == Citation.objects.filter(event__state="published").count()
     assert {"event", "site", "source", "quote", "stance", "claimed_date"} <= set(rows[0])
+
+
+# Found in review
+
+
+@pytest.mark.parametrize(
+    ("url", "parameter"),
+    [
+        ("/api/v1/events/?updated_since=0001-01-01T00:00:00%2B15:00", "updated_since"),
+        ("/api/v1/events/?source=1e30", "source"),
+        ("/api/v1/events/?source=99999999999999999999", "source"),
+        ("/api/v1/events/?source=1.5", "source"),
+        ("/api/v1/citations/?event=99999999999999999999", "event"),
+        ("/api/v1/sources/?ordering=published&format=csv", "ordering"),
+        ("/api/v1/sites/?ordering=events&format=geojson", "ordering"),
+    ],
+)
+def test_more_bad_values_are_400s_naming_the_parameter_in_json(api, url, parameter):
+    response = api.get(url)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert parameter in response.json()
+
+
+def test_an_unknown_api_address_answers_json(api, settings):
+    settings.DEBUG = False
+    response = api.get("/api/v1/nothing/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_the_citation_filters_name_no_draft(api):
+    draft = make_event(summary="A secret draft summary")
+    make_citation(draft, make_source(title="A source only a draft cites"))
+    html = api.get(
+        "/api/v1/citations/", {"format": "api"}, HTTP_ACCEPT="text/html"
+    ).content.decode()
+    assert "A secret draft summary" not in html
+    assert "A source only a draft cites" not in html
+    assert api.get("/api/v1/citations/", {"event": draft.pk}).json()["results"] == []
+
+
+def test_events_filter_by_actor_name_as_they_show_it(api):
+    assert {e["site"] for e in results(api, "/api/v1/events/", actor="Unknown")} == {
+        "palmyra-castle"
+    }
+
+
+def test_a_regrade_shows_in_an_incremental_pull(api):
+    castle = DamageEvent.objects.get(site__slug="palmyra-castle")
+    before = results(api, "/api/v1/events/", page_size=500)
+    latest = max(e["updated"] for e in before).replace("+00:00", "Z")
+    make_citation(castle, make_source(publisher="Another agency"))
+    changed = results(api, "/api/v1/events/", updated_since=latest)
+    assert [(e["site"], e["grade"]) for e in changed if e["updated"] > latest] == [
+        ("palmyra-castle", "fair")
+    ]
+
+
+def test_sources_and_citations_carry_both_bounds_of_their_dates(api):
+    compiled = Source.objects.get(title__startswith="Syrian forces battle IS")
+    data = api.get(f"/api/v1/sources/{compiled.pk}/").json()
+    assert (data["published_lower"], data["published_upper"]) == ("2016-03-01", "2016-03-31")
+    tombs = DamageEvent.objects.get(site__slug="tower-tombs")
+    claims = api.get(f"/api/v1/events/{tombs.pk}/").json()["citations"]
+    asor = next(c for c in claims if c["stance"] == "contradicts")
+    assert (asor["claimed_lower"], asor["claimed_upper"]) == ("2015-06-27", "2015-08-26")

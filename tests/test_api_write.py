@@ -170,3 +170,41 @@ def test_a_session_write_needs_the_csrf_token(curator):
     response = api.post("/api/v1/events/", new_event(make_site()), format="json")
     assert response.status_code == 403
     assert "CSRF" in response.json()["detail"]
+
+
+def test_the_last_support_cannot_be_moved_to_another_event(editor, curator):
+    event = make_event()
+    citation = make_citation(event)
+    event.refresh_from_db()
+    event.publish()
+    draft = make_event()
+    for user in (editor, curator):
+        response = client_for(user).patch(
+            f"/api/v1/citations/{citation.pk}/", {"event": draft.pk}, format="json"
+        )
+        assert response.status_code in (400, 403), user
+    assert Citation.objects.get(pk=citation.pk).event == event
+
+
+def test_a_curator_cannot_retype_a_source_a_published_event_cites(curator):
+    event = make_event()
+    source = make_source(kind="news")
+    make_citation(event, source)
+    event.refresh_from_db()
+    event.publish()
+    response = client_for(curator).patch(
+        f"/api/v1/sources/{source.pk}/", {"kind": "satellite"}, format="json"
+    )
+    assert response.status_code == 403
+    assert Source.objects.get(pk=source.pk).kind == "news"
+
+
+def test_empty_identifiers_are_stored_as_null_like_the_admin_does(curator):
+    api = client_for(curator)
+    for slug in ("one", "two"):
+        response = api.post(
+            "/api/v1/sites/",
+            {"name": slug, "slug": slug, "kind": "temple", "wikidata": "", "pleiades": ""},
+            format="json",
+        )
+        assert response.status_code == 201, response.json()
