@@ -13,26 +13,37 @@ def palmyra(db):
     call_command("load_palmyra", verbosity=0)
 
 
-@pytest.fixture
-def editor(db, django_user_model):
+def make_staff(django_user_model, role):
     from django.contrib.auth.models import Group
 
-    user = django_user_model.objects.create_user("editor")
-    user.is_staff = True
-    user.save()
-    user.groups.add(Group.objects.get(name="editor"))
+    user = django_user_model.objects.create_user(role, is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
     return user
+
+
+@pytest.fixture
+def editor(db, django_user_model):
+    return make_staff(django_user_model, "editor")
 
 
 @pytest.fixture
 def curator(db, django_user_model):
-    from django.contrib.auth.models import Group
+    return make_staff(django_user_model, "curator")
 
-    user = django_user_model.objects.create_user("curator")
-    user.is_staff = True
-    user.save()
-    user.groups.add(Group.objects.get(name="curator"))
-    return user
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Anonymous API throttling counts in the cache; each test starts uncounted."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def api():
+    from rest_framework.test import APIClient
+
+    return APIClient()
 
 
 @pytest.fixture

@@ -1,22 +1,10 @@
 """Conditional GET, caching headers, CORS and throttling on the API."""
 
 import pytest
-from django.core.cache import cache
-from rest_framework.test import APIClient
 
 from heritage.models import DamageEvent
 
 pytestmark = pytest.mark.usefixtures("palmyra")
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    cache.clear()
-
-
-@pytest.fixture
-def api():
-    return APIClient()
 
 
 @pytest.mark.parametrize(

@@ -6,24 +6,12 @@ import json
 
 import geojson
 import pytest
-from django.core.cache import cache
-from rest_framework.test import APIClient
 
 from heritage.models import DamageEvent, Site
 from reports.models import Source
 from tests.helpers import make_published_event
 
 pytestmark = pytest.mark.usefixtures("palmyra")
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    cache.clear()
-
-
-@pytest.fixture
-def api():
-    return APIClient()
 
 
 def read_csv(response):

@@ -1,24 +1,12 @@
 """Researchers read the register through /api/v1/: endpoints, filters, pages."""
 
 import pytest
-from django.core.cache import cache
-from rest_framework.test import APIClient
 
 from heritage.models import DamageEvent, Site
 from reports.models import Citation, Source
 from tests.helpers import make_citation, make_event, make_published_event, make_source
 
 pytestmark = pytest.mark.usefixtures("palmyra")
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    cache.clear()  # anonymous throttling counts in the cache
-
-
-@pytest.fixture
-def api():
-    return APIClient()
 
 
 def results(api, url, **params):

@@ -1,7 +1,6 @@
 """Curators write through the API with the same rules as in the admin."""
 
 import pytest
-from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -10,11 +9,6 @@ from reports.models import Citation, Source
 from tests.helpers import make_citation, make_event, make_site, make_source
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    cache.clear()
 
 
 def client_for(user=None):
