@@ -10,7 +10,8 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from heritage.dates import EDTFField, edtf_bounds
-from heritage.models import DamageEvent, DamageLevel, State, related_count
+from heritage.models import DamageEvent, DamageLevel, Site, State, related_count
+from reports.articles import text_fingerprint
 
 
 class SourceKind(models.TextChoices):
@@ -64,6 +65,8 @@ class Source(models.Model):
     note = models.TextField(
         blank=True, help_text="For curators: how the source was found, what it relays."
     )
+    # Derived from `text`, so that the same article brought in twice is recognised.
+    fingerprint = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
     history = HistoricalRecords()
@@ -88,6 +91,7 @@ class Source(models.Model):
     def save(self, *args, **kwargs):
         self.url = self.url.strip()
         self.published_lower = edtf_bounds(self.published)[0] if self.published else None
+        self.fingerprint = text_fingerprint(self.text) if self.text.strip() else ""
         super().save(*args, **kwargs)
         # Grades depend on each supporting source's kind and publisher.
         DamageEvent.objects.filter(citations__source=self).distinct().refresh_verification()
@@ -296,3 +300,52 @@ def regrade_after_citation_deleted(sender, instance, **kwargs):
     # A signal rather than Citation.delete(): bulk deletes (the admin's delete action,
     # an event's cascade) never call delete() but do send post_delete for each row.
     DamageEvent.objects.filter(pk=instance.event_id).refresh_verification()
+
+
+class ClaimStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+class Claim(models.Model):
+    """A damage claim the register read in a source's text, for a curator to accept (as
+    a citation), correct or reject. Nothing reaches the public without that review."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="claims")
+    site = models.ForeignKey(
+        Site,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="claims",
+        help_text="Empty when the words name only a kind of place the curator must pick.",
+    )
+    matched = models.CharField(max_length=200, help_text="The words that named the site.")
+    quote = models.TextField(help_text="The sentence, exactly as in the source's text.")
+    start = models.PositiveIntegerField(help_text="Where the quote starts in the text.")
+    end = models.PositiveIntegerField(help_text="Where it ends.")
+    level = models.CharField(max_length=20, choices=DamageLevel, blank=True)
+    date = EDTFField(blank=True, help_text="The date the wording implies, in EDTF.")
+    confidence = models.FloatField(default=0.5)
+    reason = models.CharField(max_length=300, blank=True)
+    status = models.CharField(
+        max_length=20, choices=ClaimStatus, default=ClaimStatus.PROPOSED, db_index=True
+    )
+    citation = models.OneToOneField(
+        Citation, null=True, blank=True, on_delete=models.SET_NULL, related_name="claim"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["source", "start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start__lte=models.F("end")), name="claim_quote_offsets_in_order"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.site or self.matched}: {self.quote[:80]}"
