@@ -10,7 +10,7 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from heritage.dates import EDTFField, edtf_bounds
-from heritage.models import DamageEvent, DamageLevel, Site, State, related_count
+from heritage.models import DamageEvent, DamageLevel, Site, SiteName, State, related_count
 from reports.articles import text_fingerprint
 
 
@@ -32,6 +32,13 @@ class SourceQuerySet(models.QuerySet):
         if published_only:
             citations = citations.filter(event__state=State.PUBLISHED)
         return self.annotate(event_count=related_count(citations, "source", counted="event"))
+
+    def matching_article(self, article):
+        """Sources that are this article already: the same URL, or the same text."""
+        same = Q(fingerprint=article.fingerprint)
+        if article.url:
+            same |= Q(url=article.url)
+        return self.filter(same)
 
     def public(self):
         """The sources the public sees: all but those cited only by unpublished events,
@@ -122,6 +129,36 @@ class Source(models.Model):
             return True
         return not self.citations.exclude(event__state=State.DRAFT).exists()
 
+    def propose_claims(self, gazetteer=None):
+        """Read the text for damage claims and store each as a proposal for curators to
+        review; returns them. Pass a gazetteer when reading many sources in a row."""
+        from reports.intake import extract
+
+        gazetteer = gazetteer or site_gazetteer()
+        published = None
+        if self.published:
+            lower, upper = edtf_bounds(self.published)
+            published = lower if lower == upper else None  # "on Sunday" needs the day
+        site_ids = dict(Site.objects.values_list("slug", "pk"))
+        claims = [
+            Claim(
+                source=self,
+                site_id=site_ids.get(found.site_key),
+                matched=found.matched[:200],
+                quote=found.quote,
+                start=found.start,
+                end=found.end,
+                level=found.level,
+                date=found.date,
+                confidence=round(found.confidence, 2),
+                reason=found.reason[:300],
+            )
+            for found in extract(self.text, gazetteer, published=published)
+        ]
+        for claim in claims:
+            claim.save()
+        return claims
+
     @property
     def publisher_key(self):
         """Who published it, for counting independent publishers; "" when unknown."""
@@ -176,6 +213,29 @@ QUOTE_MARKS = str.maketrans(
 def normalise_for_quote(text):
     text = unicodedata.normalize("NFKC", text or "").translate(QUOTE_MARKS)
     return " ".join(text.split())
+
+
+def site_gazetteer():
+    """Every site under every name it has, each placed in the place at the top of its
+    parents (Palmyra for its monuments), for reading articles."""
+    from reports.intake import Gazetteer
+
+    sites = list(Site.objects.values_list("pk", "slug", "kind", "name", "parent_id"))
+    by_pk = {pk: (slug, parent) for pk, slug, _, _, parent in sites}
+    names = {}
+    for site_id, name in SiteName.objects.values_list("site_id", "name"):
+        names.setdefault(site_id, []).append(name)
+
+    def top(pk):
+        seen = set()
+        while by_pk[pk][1] is not None and pk not in seen:
+            seen.add(pk)
+            pk = by_pk[pk][1]
+        return by_pk[pk][0]
+
+    return Gazetteer(
+        (slug, kind, [name, *names.get(pk, [])], top(pk)) for pk, slug, kind, name, _ in sites
+    )
 
 
 class Stance(models.TextChoices):
@@ -349,3 +409,54 @@ class Claim(models.Model):
 
     def __str__(self):
         return f"{self.site or self.matched}: {self.quote[:80]}"
+
+    def matching_event(self):
+        """The event of the claim's site whose possible dates overlap the claim's (the
+        closest in time first), or None: what accepting the claim would cite it for."""
+        events = DamageEvent.objects.filter(site=self.site)
+        if self.date:
+            lower, upper = edtf_bounds(self.date)
+            events = events.overlapping(lower, upper)
+        return events.order_by("-date_upper", "id").first()
+
+    @transaction.atomic
+    def accept(self):
+        """Cite the source for the matching event of the site, or for a new draft event
+        built from the claim; either way nothing is published until an editor does."""
+        if self.status != ClaimStatus.PROPOSED:
+            raise ValidationError("This claim has already been reviewed.")
+        if self.site is None:
+            raise ValidationError({"site": "Choose the site this claim is about first."})
+        event = self.matching_event()
+        if event is None:
+            # Undated damage happened, at the latest, when the source reported it.
+            date = self.date or (f"../{self.source.published}" if self.source.published else "")
+            if not date:
+                raise ValidationError({"date": "Give the claim a date first."})
+            event = DamageEvent.objects.create(
+                site=self.site,
+                summary=self.quote[:200],
+                date=date,
+                level=self.level or DamageLevel.UNKNOWN,
+            )
+        citation = Citation(
+            event=event,
+            source=self.source,
+            quote=self.quote,
+            locator=f"characters {self.start}–{self.end}",
+            stance=Stance.SUPPORTS,
+            claimed_level=self.level,
+            claimed_date=self.date,
+            note="Proposed by the register's reading of the text; accepted by a curator.",
+        )
+        citation.full_clean()
+        citation.save()
+        self.citation, self.status = citation, ClaimStatus.ACCEPTED
+        self.save()
+        return citation
+
+    def reject(self):
+        if self.status != ClaimStatus.PROPOSED:
+            raise ValidationError("This claim has already been reviewed.")
+        self.status = ClaimStatus.REJECTED
+        self.save()

@@ -1,0 +1,73 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from reports.articles import SUFFIXES, ArticleError, read_article
+from reports.models import Source, SourceKind, site_gazetteer
+
+
+class Command(BaseCommand):
+    help = (
+        "Bring articles into the register: each .txt, .md or .html file (folders are read "
+        "through) becomes a source with its text, and the register proposes the damage "
+        "claims it reads in it, for curators to review. An article already held (same URL "
+        "or same text) is recognised and left alone."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="+", type=Path)
+        parser.add_argument("--kind", default=SourceKind.NEWS, choices=SourceKind.values)
+        parser.add_argument("--publisher", default="")
+        parser.add_argument("--language", default="en")
+
+    def handle(self, *args, paths, kind, publisher, language, **options):
+        files = list(self.articles(paths))
+        if not files:
+            raise CommandError("No .txt, .md or .html file found in the paths given.")
+        added = duplicates = claims = 0
+        refused = []
+        gazetteer = site_gazetteer()  # once: it compiles every site's names
+        for number, path in enumerate(files, start=1):
+            prefix = f"[{number}/{len(files)}] {path}"
+            try:
+                article = read_article(path.read_bytes(), path.name)
+            except (ArticleError, OSError) as error:
+                refused.append(path)
+                self.stderr.write(f"{prefix}: refused. {error}")
+                continue
+            existing = Source.objects.matching_article(article).first()
+            if existing:
+                duplicates += 1
+                self.stdout.write(f"{prefix}: already held as source {existing.pk}.")
+                continue
+            with transaction.atomic():
+                source = Source.objects.create(
+                    kind=kind,
+                    title=article.title or path.stem,
+                    publisher=publisher,
+                    published=article.published,
+                    url=article.url,
+                    language=language,
+                    text=article.text,
+                )
+                found = len(source.propose_claims(gazetteer))
+            added, claims = added + 1, claims + found
+            self.stdout.write(f"{prefix}: source {source.pk}, {found} claim(s) proposed.")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{added} article(s) added with {claims} claim(s) to review; "
+                f"{duplicates} already held; {len(refused)} refused."
+            )
+        )
+        if refused:
+            raise CommandError(f"{len(refused)} file(s) could not be read; see above.")
+
+    def articles(self, paths):
+        for path in paths:
+            if path.is_dir():
+                yield from sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES)
+            elif path.exists():
+                yield path
+            else:
+                raise CommandError(f"{path} does not exist.")

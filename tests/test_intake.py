@@ -1,0 +1,110 @@
+"""Articles become sources with proposed claims; curators accept or reject each."""
+
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+
+from heritage.models import DamageEvent, Site
+from reports.models import Claim, ClaimStatus, Source
+
+pytestmark = pytest.mark.usefixtures("palmyra")
+
+ARTICLE = (
+    "Temple of Baalshamin blown up\n\n24 August 2015\n\n"
+    "Islamic State militants blew up the Temple of Baalshamin in Palmyra on Sunday, "
+    "the head of Syria's antiquities said.\n\n"
+    "The Temple of Bel, the city's largest, still stands, he added.\n"
+)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    (tmp_path / "report.txt").write_text(ARTICLE)
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "copy.md").write_text(ARTICLE.replace("\n\n", "\n  \n"))
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF")
+    return tmp_path
+
+
+def body_claim():
+    return Claim.objects.get(site__slug="temple-of-baalshamin", quote__startswith="Islamic State")
+
+
+def ingest(*paths):
+    out = io.StringIO()
+    call_command("ingest", *map(str, paths), stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def test_an_article_becomes_a_source_with_claims_for_review(folder):
+    output = ingest(folder / "report.txt")
+    source = Source.objects.get(title="Temple of Baalshamin blown up")
+    assert (source.published, source.kind) == ("2015-08-24", "news")
+    claims = list(source.claims.all())
+    # the headline and the sentence both say it; the Temple of Bel "still stands"
+    assert {c.site.slug for c in claims if c.site} == {"temple-of-baalshamin"}
+    claim = body_claim()
+    assert source.text[claim.start : claim.end] == claim.quote
+    assert (claim.level, claim.date, claim.status) == ("destroyed", "2015-08-23", "proposed")
+    assert "1 article(s) added" in output
+
+
+def test_the_same_article_twice_is_recognised_by_its_text(folder):
+    output = ingest(folder)  # the folder holds it twice, spaced differently
+    assert "already held" in output
+    assert Source.objects.filter(title="Temple of Baalshamin blown up").count() == 1
+
+
+def test_an_unreadable_file_stops_the_command_with_a_reason_after_the_rest(tmp_path):
+    (tmp_path / "good.txt").write_text(ARTICLE)
+    (tmp_path / "bad.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(CommandError, match="could not be read"):
+        ingest(tmp_path)
+    assert Source.objects.filter(title="Temple of Baalshamin blown up").exists()
+
+
+def test_a_path_that_does_not_exist_is_refused(tmp_path):
+    with pytest.raises(CommandError, match="does not exist"):
+        ingest(tmp_path / "missing.txt")
+
+
+def test_accepting_a_claim_cites_it_on_the_event_whose_dates_overlap(folder):
+    ingest(folder / "report.txt")
+    claim = body_claim()
+    event = DamageEvent.objects.get(site__slug="temple-of-baalshamin")
+    citations_before = event.citations.count()
+    citation = claim.accept()
+    assert citation.event == event
+    assert event.citations.count() == citations_before + 1
+    claim.refresh_from_db()
+    assert (claim.status, claim.citation) == (ClaimStatus.ACCEPTED, citation)
+    with pytest.raises(ValidationError, match="already been reviewed"):
+        claim.accept()
+
+
+def test_a_claim_with_no_matching_event_makes_a_draft_nobody_sees_yet(folder):
+    ingest(folder / "report.txt")
+    claim = body_claim()
+    claim.site = Site.objects.get(slug="great-colonnade")
+    claim.save()
+    citation = claim.accept()
+    assert citation.event.site.slug == "great-colonnade"
+    assert citation.event.state == "draft"
+    assert citation.event.date == "2015-08-23"
+
+
+def test_a_rejected_claim_cites_nothing(folder):
+    ingest(folder / "report.txt")
+    claim = body_claim()
+    claim.reject()
+    claim.refresh_from_db()
+    assert (claim.status, claim.citation) == ("rejected", None)
+
+
+def test_a_claim_naming_no_site_must_get_one_before_it_is_accepted():
+    source = Source.objects.create(kind="news", title="T", text="x" * 20)
+    claim = Claim.objects.create(source=source, matched="a temple", quote="x", start=0, end=1)
+    with pytest.raises(ValidationError, match="Choose the site"):
+        claim.accept()

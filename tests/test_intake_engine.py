@@ -1,0 +1,305 @@
+"""The intake engine, piece by piece: names, sentences, damage words, exclusions, dates."""
+
+import datetime
+
+import pytest
+
+from reports.intake import Gazetteer, extract, find_dates, normalise, split_sentences
+
+PUBLISHED = datetime.date(2015, 8, 31)  # a Monday
+
+SITES = [
+    ("palmyra", "city", ["Palmyra", "Tadmur"]),
+    ("temple-of-bel", "temple", ["Temple of Bel", "معبد بل"], "palmyra"),
+    (
+        "temple-of-baalshamin",
+        "temple",
+        ["Temple of Baalshamin", "Baal Shamin", "Baal-Shamin", "معبد بعل شمين"],
+        "palmyra",
+    ),
+    ("monumental-arch", "arch", ["Monumental Arch", "Arch of Triumph"], "palmyra"),
+    ("tower-tombs", "necropolis", ["Tower tombs", "Valley of the Tombs"], "palmyra"),
+    ("tadmur-prison", "prison", ["Tadmur prison"], "palmyra"),
+    ("palmyra-museum", "museum", ["Palmyra Museum"], "palmyra"),
+    ("aleppo", "city", ["Aleppo"]),
+    ("aleppo-citadel", "castle", ["Citadel of Aleppo"], "aleppo"),
+    ("great-mosque", "mosque", ["Great Mosque of Aleppo"], "aleppo"),
+    ("other-mosque", "mosque", ["Mosque of al-Adiliyah"], "aleppo"),
+    ("champs-elysees-cafe", "other", ["Café Élysée"], "aleppo"),
+]
+
+
+@pytest.fixture(scope="module")
+def gazetteer():
+    return Gazetteer(SITES)
+
+
+def sites(text, gazetteer, **kwargs):
+    return [c.site_key for c in extract(text, gazetteer, **kwargs)]
+
+
+def one(text, gazetteer, published=PUBLISHED):
+    claims = extract(text, gazetteer, published=published)
+    assert len(claims) == 1, claims
+    return claims[0]
+
+
+# Names
+
+
+def test_names_match_whatever_the_case(gazetteer):
+    assert sites("Militants destroyed the TEMPLE OF BEL.", gazetteer) == ["temple-of-bel"]
+
+
+def test_names_match_without_their_accents(gazetteer):
+    assert sites("Shelling damaged the Cafe Elysee.", gazetteer) == ["champs-elysees-cafe"]
+
+
+def test_names_match_with_hyphens_apostrophes_or_extra_spaces(gazetteer):
+    assert sites("They blew up Baal–Shamin.", gazetteer) == ["temple-of-baalshamin"]
+    assert sites("They blew up the Temple  of\nBel.", gazetteer) == ["temple-of-bel"]
+
+
+def test_baal_shamin_and_baalshamin_are_the_same_temple(gazetteer):
+    for text in [
+        "IS destroyed Baalshamin.",
+        "IS destroyed Baal Shamin.",
+        "IS destroyed baal-shamin.",
+    ]:
+        assert sites(text, gazetteer) == ["temple-of-baalshamin"]
+
+
+def test_the_temple_of_baal_shamin_is_not_mistaken_for_a_shorter_name(gazetteer):
+    assert sites("They destroyed the temple of Baal Shamin.", gazetteer) == ["temple-of-baalshamin"]
+
+
+def test_arabic_names_match(gazetteer):
+    assert sites("Militants destroyed معبد بل on Sunday.", gazetteer) == ["temple-of-bel"]
+
+
+def test_the_temples_of_x_and_y_names_both_temples(gazetteer):
+    found = sites("Militants dynamited the temples of Baal Shamin and Bel.", gazetteer)
+    assert sorted(found) == ["temple-of-baalshamin", "temple-of-bel"]
+
+
+def test_a_bare_core_name_without_its_kind_word_is_not_a_match(gazetteer):
+    assert sites("Fighters destroyed everything Bel had known.", gazetteer) == []
+
+
+def test_normalise_folds_case_accents_and_separators():
+    assert normalise("  The Café-Élysée’s  ") == "cafe elysee s"
+
+
+# Offsets
+
+
+def test_the_quote_is_the_sentence_at_its_offsets(gazetteer):
+    text = "Headline here\n\nMr. Smith said so. On Sunday, IS blew up the Temple of Bel. Later."
+    claim = one(text, gazetteer)
+    assert claim.quote == "On Sunday, IS blew up the Temple of Bel."
+    assert text[claim.start : claim.end] == claim.quote
+    assert text[claim.match_start : claim.match_end] == "Temple of Bel"
+
+
+def test_offsets_survive_accents_and_ligatures_before_the_claim(gazetteer):
+    text = "Straße ﬁne Élysée. Militants demolished the Tadmur prison."
+    claim = one(text, gazetteer)
+    assert text[claim.start : claim.end] == claim.quote
+    assert text[claim.match_start : claim.match_end] == "Tadmur prison"
+
+
+def test_sentences_keep_abbreviations_and_quotes_together():
+    text = 'Dr. Ali of the U.S. team said "It fell." Then it rained.\nA short Headline\nNext one.'
+    spans = [text[a:b] for a, b in split_sentences(text)]
+    assert spans == [
+        'Dr. Ali of the U.S. team said "It fell."',
+        "Then it rained.",
+        "A short Headline",
+        "Next one.",
+    ]
+
+
+# Damage words and levels
+
+
+@pytest.mark.parametrize(
+    ("sentence", "level"),
+    [
+        ("IS dynamited the Temple of Bel.", "destroyed"),
+        ("IS blew up the Temple of Bel.", "destroyed"),
+        ("The Temple of Bel was blown up.", "destroyed"),
+        ("IS destroyed the Temple of Bel.", "destroyed"),
+        ("The destruction of the Temple of Bel shocked the world.", "destroyed"),
+        ("IS demolished the Temple of Bel.", "destroyed"),
+        ("IS razed the Temple of Bel.", "destroyed"),
+        ("IS levelled the Temple of Bel.", "destroyed"),
+        ("IS leveled the Temple of Bel.", "destroyed"),
+        ("IS pulverised the Temple of Bel.", "destroyed"),
+        ("IS bulldozed the Temple of Bel.", "destroyed"),
+        ("IS smashed the Temple of Bel.", "destroyed"),
+        ("The Temple of Bel was heavily damaged.", "severe"),
+        ("The Temple of Bel was partly destroyed.", "severe"),
+        ("The Temple of Bel was damaged.", "moderate"),
+        ("IS defaced the Temple of Bel.", "moderate"),
+        ("The Temple of Bel was slightly damaged.", "slight"),
+        ("The Temple of Bel suffered minor damage.", "slight"),
+        ("IS looted the Temple of Bel.", "unknown"),
+        ("The army shelled the Temple of Bel.", "unknown"),
+        ("Fighters torched the Temple of Bel.", "severe"),
+    ],
+)
+def test_each_damage_word_implies_its_level(gazetteer, sentence, level):
+    assert one(sentence, gazetteer).level == level
+
+
+# Not claims
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The Temple of Bel stood for 1,800 years.",  # history
+        "Tourists crowded the Temple of Bel every spring.",  # tourism
+        "Experts restored the arch of the Temple of Bel, destroyed in 2015.",  # restoration
+        "The Temple of Bel will be rebuilt, damaged stones and all.",  # reconstruction
+        "The Temple of Bel could be destroyed.",  # prediction
+        "IS threatened to destroy the Temple of Bel.",  # threat
+        "Militants may blow up the Temple of Bel.",
+        "Fighters might demolish the Temple of Bel.",
+        "Such an attack would destroy the Temple of Bel.",
+        "IS vowed to destroy the Temple of Bel.",
+        "Archaeologists feared the Temple of Bel had been destroyed.",
+        "Officials denied that the Temple of Bel had been destroyed.",  # denial
+        "IS did not destroy the Temple of Bel.",
+        "There was no damage to the Temple of Bel.",
+        "The Temple of Bel remains intact.",
+        "The Temple of Bel was not damaged.",
+        "The Temple of Bel was unharmed by the blast.",
+        "Was the Temple of Bel destroyed?",  # question
+        "If IS reaches it, the Temple of Bel will be destroyed.",  # conditional
+        "Fighters laid mines and booby traps around the Temple of Bel.",  # mines
+        "IS retreated from Palmyra, leaving mines near the Temple of Bel.",
+    ],
+)
+def test_these_are_not_claims(gazetteer, sentence):
+    assert extract(sentence, gazetteer, published=PUBLISHED) == []
+
+
+def test_in_may_is_a_month_not_a_modal(gazetteer):
+    assert one("In May 2015 they blew up Tadmur prison.", gazetteer).date == "2015-05"
+
+
+def test_a_city_named_as_the_location_is_not_claimed(gazetteer):
+    assert sites("There was destruction in Palmyra on Sunday.", gazetteer) == []
+    assert sites("IS blew up Tadmur prison in Palmyra.", gazetteer) == ["tadmur-prison"]
+
+
+def test_a_denial_in_one_clause_leaves_the_other_clause_a_claim(gazetteer):
+    text = "IS blew up the Temple of Bel, but the Palmyra Museum remains intact."
+    assert sites(text, gazetteer) == ["temple-of-bel"]
+
+
+# Dates
+
+
+def dated(words, published=PUBLISHED):
+    found = find_dates(f"IS blew it up {words}.", published)
+    return found[0][2] if found else ""
+
+
+@pytest.mark.parametrize(
+    ("words", "edtf"),
+    [
+        ("on 30 August 2015", "2015-08-30"),
+        ("on August 30, 2015", "2015-08-30"),
+        ("on 2015-08-30", "2015-08-30"),
+        ("in August 2015", "2015-08"),
+        ("in late August 2015", "2015-08-21/2015-08-31"),
+        ("in 2015", "2015"),
+        ("around 30 August 2015", "2015-08-30~"),
+        ("on 30 August", "2015-08-30"),
+        ("in May", "2015-05"),
+        ("on Sunday", "2015-08-30"),
+        ("on Monday", "2015-08-24"),  # strictly before the publication day
+        ("yesterday", "2015-08-30"),
+        ("today", "2015-08-31"),
+        ("last week", "2015-08-24/2015-08-30"),
+        ("this week", "2015-08-31"),
+        ("two days ago", "2015-08-29"),
+        ("three weeks ago", "2015-08-07/2015-08-13"),
+        ("earlier this month", "2015-08-01/2015-08-30"),
+        ("last month", "2015-07"),
+        ("over the weekend", "2015-08-29/2015-08-30"),
+    ],
+)
+def test_each_date_form_gives_its_edtf(words, edtf):
+    assert dated(words) == edtf
+
+
+def test_relative_dates_without_a_publication_date_are_left_blank():
+    assert dated("on Sunday", published=None) == ""
+    assert dated("on 30 August 2015", published=None) == "2015-08-30"
+
+
+def test_when_it_was_said_is_not_when_it_happened(gazetteer):
+    claim = one("Officials said on Monday that IS blew up the Temple of Bel on Sunday.", gazetteer)
+    assert claim.date == "2015-08-30"
+
+
+def test_no_date_words_give_no_date(gazetteer):
+    assert one("IS blew up the Temple of Bel.", gazetteer).date == ""
+
+
+# Kind-only phrases
+
+
+def test_a_kind_phrase_resolves_when_the_place_has_one_site_of_that_kind(gazetteer):
+    claim = one("In Palmyra, IS blew up a triumphal arch.", gazetteer)
+    assert claim.site_key == "monumental-arch"
+    assert claim.confidence < one("IS blew up the Monumental Arch.", gazetteer).confidence
+
+
+def test_a_kind_phrase_resolves_by_the_places_passed_in(gazetteer):
+    claims = extract("Shelling damaged the citadel.", gazetteer, places=["aleppo"])
+    assert [c.site_key for c in claims] == ["aleppo-citadel"]
+
+
+def test_a_kind_phrase_is_left_for_the_curator_when_ambiguous(gazetteer):
+    claims = extract("In Aleppo, fighters destroyed a mosque.", gazetteer)
+    assert [(c.site_key, c.kind) for c in claims] == [(None, "mosque")]
+
+
+def test_a_kind_phrase_without_a_place_is_left_for_the_curator(gazetteer):
+    assert [c.site_key for c in extract("Fighters destroyed the prison.", gazetteer)] == [None]
+
+
+def test_a_plural_kind_word_never_resolves_to_one_site(gazetteer):
+    claims = extract("In Palmyra, IS destroyed the prisons.", gazetteer)
+    assert all(c.site_key != "tadmur-prison" for c in claims)
+
+
+# Confidence and shape
+
+
+def test_hearsay_lowers_confidence(gazetteer):
+    plain = one("IS blew up the Temple of Bel on Sunday.", gazetteer)
+    hearsay = one("IS reportedly blew up the Temple of Bel on Sunday.", gazetteer)
+    assert 0 < hearsay.confidence < plain.confidence <= 1
+
+
+def test_one_claim_per_sentence_and_site(gazetteer):
+    claims = extract(
+        "IS destroyed the Temple of Bel and then blew up the Temple of Bel.", gazetteer
+    )
+    assert len(claims) == 1
+
+
+def test_empty_text_gives_no_claims(gazetteer):
+    assert extract("", gazetteer) == []
+    assert extract("   \n ", gazetteer) == []
+
+
+def test_the_reason_names_the_damage_word_and_the_date_words(gazetteer):
+    reason = one("IS blew up the Temple of Bel on Sunday.", gazetteer).reason
+    assert "blew up" in reason
+    assert "on Sunday" in reason
