@@ -2,15 +2,27 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
 from django.forms.models import BaseInlineFormSet
+from django.http import Http404
 from django.shortcuts import redirect
-from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 
-from heritage.models import DamageEvent, State
-from reports.models import Citation, Source, Stance
+from heritage.models import DamageEvent, Site, State
+from reports.articles import ArticleError, read_article
+from reports.models import (
+    Citation,
+    Claim,
+    ClaimStatus,
+    Source,
+    Stance,
+    site_gazetteer,
+)
 
 
 class CitationInlineFormSet(BaseInlineFormSet):
@@ -48,21 +60,215 @@ class CitationInline(admin.StackedInline):
     ]
 
 
+class ClaimReviewForm(forms.ModelForm):
+    site = forms.ModelChoiceField(
+        queryset=Site.objects.all(),
+        to_field_name="slug",
+        required=False,
+        widget=forms.TextInput(attrs={"size": 24}),
+        help_text="The site's slug, as in its address.",
+    )
+
+    class Meta:
+        model = Claim
+        fields = ["site", "level", "date"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Shown and read back as the slug, not the id a ModelForm would put there.
+        if self.instance.site_id:
+            self.initial["site"] = self.instance.site.slug
+
+
+def marked_text(text, claims):
+    """The source's text, escaped, with each claimed sentence in a <mark> that links to
+    its review; sentences several claims share are marked once."""
+    spans = {}
+    for number, claim in enumerate(claims, start=1):
+        spans.setdefault((claim.start, claim.end), []).append((number, claim))
+    parts, position = [], 0
+    for (start, end), found in sorted(spans.items()):
+        if start < position:
+            continue  # overlapping spans: the first one marks the text
+        numbers = ", ".join(str(n) for n, _ in found)
+        status = "proposed" if any(c.status == "proposed" for _, c in found) else found[0][1].status
+        parts.append(conditional_escape(text[position:start]))
+        parts.append(
+            format_html(
+                '<mark class="claim claim-{}" id="text-claim-{}" title="Claim {}">{}</mark>'
+                '<sup><a href="#claim-{}">{}</a></sup>',
+                status,
+                found[0][1].pk,
+                numbers,
+                text[start:end],
+                found[0][1].pk,
+                numbers,
+            )
+        )
+        position = end
+    parts.append(conditional_escape(text[position:]))
+    return mark_safe("".join(str(part) for part in parts))
+
+
+class SourceForm(forms.ModelForm):
+    """A source, or an article brought in: its text pasted (HTML is reduced to its words)
+    or uploaded as a .txt, .md or .html file, which also fills in the title, date and URL
+    where the text gives them."""
+
+    article_file = forms.FileField(
+        required=False,
+        label="Article file",
+        help_text="A .txt, .md or .html file; its text replaces the text below.",
+    )
+
+    class Meta:
+        model = Source
+        fields = [
+            "kind", "title", "publisher", "authors", "published", "language", "url",
+            "archived_url", "accessed", "note", "text",
+        ]  # fmt: skip
+
+    def clean(self):
+        cleaned = super().clean()
+        upload, text = cleaned.get("article_file"), cleaned.get("text", "")
+        if not upload and not ("<" in text and ">" in text):
+            return cleaned
+        try:
+            article = read_article(upload.read(), upload.name) if upload else read_article(text)
+        except ArticleError as error:
+            self.add_error("article_file" if upload else "text", str(error))
+            return cleaned
+        cleaned["text"] = article.text
+        for field in ("title", "published", "url"):
+            if not cleaned.get(field) and getattr(article, field):
+                cleaned[field] = getattr(article, field)
+                self.errors.pop(field, None)
+        held = Source.objects.matching_article(article).exclude(pk=self.instance.pk).first()
+        if held:
+            raise ValidationError(f"This article is already held, as source {held.pk}: “{held}”.")
+        return cleaned
+
+
 @admin.register(Source)
 class SourceAdmin(SimpleHistoryAdmin):
-    list_display = ["title", "publisher", "kind", "published", "language", "event_count"]
+    form = SourceForm
+    list_display = [
+        "title", "publisher", "kind", "published", "language", "event_count", "claims_to_review",
+    ]  # fmt: skip
     list_filter = ["kind", "language"]
     search_fields = ["title", "publisher", "url", "authors"]
-    readonly_fields = ["citing_events"]
+    readonly_fields = ["citing_events", "claims"]
+    actions = ["read_for_claims"]
     fieldsets = [
         (None, {"fields": ["kind", "title", "publisher", "authors", "published", "language"]}),
         ("Where to find it", {"fields": ["url", "archived_url", "accessed", "note"]}),
-        ("Text", {"fields": ["text"], "classes": ["collapse"]}),
+        ("Text", {"fields": ["article_file", "text", "claims"]}),
         ("Cited by", {"fields": ["citing_events"]}),
     ]
 
+    def get_urls(self):
+        review = self.admin_site.admin_view(self.review_claims)
+        return [
+            path("<path:object_id>/claims/", review, name="reports_source_claims"),
+            *super().get_urls(),
+        ]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if obj.text and not change:
+            found = obj.propose_claims()
+            if found:
+                self.message_user(
+                    request,
+                    format_html(
+                        '{} claim(s) read in the text: <a href="{}">review them</a>.',
+                        len(found),
+                        reverse("admin:reports_source_claims", args=[obj.pk]),
+                    ),
+                    messages.INFO,
+                )
+
+    @admin.action(description="Read the selected sources' texts for damage claims")
+    def read_for_claims(self, request, queryset):
+        gazetteer = site_gazetteer()
+        read = found = 0
+        for source in queryset.exclude(text="").exclude(claims__status=ClaimStatus.PROPOSED):
+            found += len(source.propose_claims(gazetteer))
+            read += 1
+        self.message_user(request, f"{read} source(s) read: {found} claim(s) to review.")
+
+    @admin.display(description="claims to review")
+    def claims_to_review(self, source):
+        return source.proposed_claims or ""
+
+    @admin.display(description="claims read in the text")
+    def claims(self, source):
+        if not source.pk:
+            return "Read when the source is saved."
+        counts = dict(source.claims.values_list("status").annotate(n=models.Count("pk")).order_by())
+        url = reverse("admin:reports_source_claims", args=[source.pk])
+        return format_html(
+            '{} to review, {} accepted, {} rejected. <a href="{}">Review the claims</a>',
+            counts.get(ClaimStatus.PROPOSED, 0),
+            counts.get(ClaimStatus.ACCEPTED, 0),
+            counts.get(ClaimStatus.REJECTED, 0),
+            url,
+        )
+
+    def review_claims(self, request, object_id):
+        """One page per source: its text with each claim marked, and for each claim a
+        form to correct its site, level or date, then accept or reject it."""
+        source = self.get_object(request, unquote(object_id))
+        if source is None:
+            raise Http404("No such source.")
+        if not (
+            self.has_change_permission(request, source)
+            and request.user.has_perm("reports.add_citation")
+        ):
+            raise PermissionDenied
+        claims = list(source.claims.select_related("site", "citation__event"))
+        forms_by_claim = {claim.pk: ClaimReviewForm(instance=claim, prefix=f"claim-{claim.pk}")
+                          for claim in claims}  # fmt: skip
+        if request.method == "POST":
+            claim = next((c for c in claims if str(c.pk) == request.POST.get("claim")), None)
+            if claim is None or claim.status != ClaimStatus.PROPOSED:
+                self.message_user(request, "That claim has already been reviewed.", messages.ERROR)
+                return redirect(request.path)
+            form = ClaimReviewForm(request.POST, instance=claim, prefix=f"claim-{claim.pk}")
+            forms_by_claim[claim.pk] = form
+            if form.is_valid():
+                try:
+                    with transaction.atomic():
+                        form.save()
+                        if "accept" in request.POST:
+                            citation = claim.accept()
+                            done = format_html(
+                                'Accepted: cited for <a href="{}">{}</a>.',
+                                reverse(
+                                    "admin:heritage_damageevent_change", args=[citation.event_id]
+                                ),
+                                citation.event,
+                            )
+                        else:
+                            claim.reject()
+                            done = "Rejected."
+                except ValidationError as error:
+                    form.add_error(None, error)
+                else:
+                    self.message_user(request, done, messages.SUCCESS)
+                    return redirect(f"{request.path}#claim-{claim.pk}")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "source": source,
+            "title": f"Claims read in “{source.title}”",
+            "marked_text": marked_text(source.text, claims),
+            "reviews": [(claim, forms_by_claim[claim.pk]) for claim in claims],
+        }
+        return TemplateResponse(request, "admin/reports/source/review_claims.html", context)
+
     def get_queryset(self, request):
-        return super().get_queryset(request).with_event_count()
+        return super().get_queryset(request).with_event_count().with_claims_to_review()
 
     def has_change_permission(self, request, obj=None):
         # A source's kind and publisher set the grades of the events citing it.

@@ -26,6 +26,11 @@ class SourceKind(models.TextChoices):
 
 
 class SourceQuerySet(models.QuerySet):
+    def with_claims_to_review(self):
+        return self.annotate(
+            proposed_claims=related_count(Claim.objects.filter(status="proposed"), "source")
+        )
+
     def with_event_count(self, published_only=False):
         """Each source with how many distinct events cite it, in the same query."""
         citations = Citation.objects.all()

@@ -1,0 +1,140 @@
+"""Curators bring articles in through the admin and review the claims read in them."""
+
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from heritage.models import DamageEvent
+from reports.models import Claim, Source
+
+pytestmark = pytest.mark.usefixtures("palmyra")
+
+ADD_URL = reverse("admin:reports_source_add")
+ARTICLE_HTML = (
+    "<html><head><title>Wire</title><script>steal()</script></head><body>"
+    "<h1>Arch destroyed in Palmyra</h1><p>5 October 2015</p>"
+    "<p>Islamic State militants blew up the Monumental Arch in Palmyra on Sunday, "
+    "a monitor said.</p><p>Reporters were told <b>nothing</b> else.</p></body></html>"
+)
+
+
+def source_form(**fields):
+    return {"kind": "news", "title": "", "publisher": "Wire", "authors": "", "published": "",
+            "language": "en", "url": "", "archived_url": "", "accessed": "", "note": "",
+            "text": ""} | fields  # fmt: skip
+
+
+def test_an_uploaded_html_article_becomes_a_source_with_claims_to_review(editor_client):
+    upload = SimpleUploadedFile("wire.html", ARTICLE_HTML.encode(), content_type="text/html")
+    response = editor_client.post(ADD_URL, source_form(article_file=upload), follow=True)
+    assert response.status_code == 200
+    source = Source.objects.get(title="Arch destroyed in Palmyra")
+    assert source.published == "2015-10-05"
+    assert "steal" not in source.text
+    assert "<b>" not in source.text
+    claim = source.claims.get(site__slug="monumental-arch", quote__startswith="Islamic")
+    assert (claim.level, claim.date) == ("destroyed", "2015-10-04")
+    assert "review them" in " ".join(str(m) for m in response.context["messages"])
+
+
+def test_pasted_html_is_reduced_to_its_words(editor_client):
+    editor_client.post(ADD_URL, source_form(title="Pasted", text=ARTICLE_HTML))
+    assert "steal" not in Source.objects.get(title="Pasted").text
+
+
+@pytest.mark.parametrize(
+    ("upload", "message"),
+    [
+        (SimpleUploadedFile("photo.txt", b"\x89PNG\r\n\x1a\n\x00\x00"), "not text"),
+        (SimpleUploadedFile("report.pdf", b"%PDF-1.7"), "not an article"),
+        (SimpleUploadedFile("empty.txt", b"   "), "no text"),
+    ],
+)
+def test_a_file_that_is_not_an_article_is_refused_and_nothing_saved(editor_client, upload, message):
+    before = Source.objects.count()
+    response = editor_client.post(ADD_URL, source_form(title="X", article_file=upload))
+    assert response.status_code == 200
+    assert message in str(response.context["adminform"].form.errors["article_file"])
+    assert Source.objects.count() == before
+
+
+def test_the_same_article_twice_is_refused(editor_client):
+    editor_client.post(ADD_URL, source_form(title="First", text=ARTICLE_HTML))
+    response = editor_client.post(ADD_URL, source_form(title="Again", text=ARTICLE_HTML))
+    assert response.status_code == 200
+    assert "already held" in str(response.context["adminform"].form.errors)
+
+
+def review(client, source, claim, action, **fields):
+    data = {"claim": claim.pk, action: action.title()}
+    data |= {f"claim-{claim.pk}-{k}": v for k, v in
+             ({"site": claim.site.slug if claim.site else "", "level": claim.level,
+               "date": claim.date} | fields).items()}  # fmt: skip
+    return client.post(reverse("admin:reports_source_claims", args=[source.pk]), data)
+
+
+def test_the_review_page_marks_each_claim_in_the_escaped_text(editor_client):
+    editor_client.post(ADD_URL, source_form(title="Pasted", text=ARTICLE_HTML))
+    source = Source.objects.get(title="Pasted")
+    source.text += "\n<script>alert(1)</script> and the arch was blown up."
+    Source.objects.filter(pk=source.pk).update(text=source.text)
+    page = editor_client.get(reverse("admin:reports_source_claims", args=[source.pk]))
+    html = page.content.decode()
+    assert '<mark class="claim claim-proposed"' in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert(1)" not in html
+
+
+def test_accepting_cites_the_matching_event_and_rejecting_cites_nothing(editor_client):
+    editor_client.post(ADD_URL, source_form(title="Pasted", text=ARTICLE_HTML))
+    source = Source.objects.get(title="Pasted")
+    claim = source.claims.get(site__slug="monumental-arch", quote__startswith="Islamic")
+    arch = DamageEvent.objects.get(site__slug="monumental-arch")
+
+    response = review(editor_client, source, claim, "accept")
+    assert response.status_code == 302
+    claim.refresh_from_db()
+    assert claim.citation.event == arch
+    assert claim.status == "accepted"
+
+    again = review(editor_client, source, claim, "reject")
+    assert again.status_code == 302
+    assert Claim.objects.get(pk=claim.pk).status == "accepted"
+
+
+def test_a_curator_corrects_the_site_before_accepting(editor_client):
+    editor_client.post(ADD_URL, source_form(title="Pasted", text=ARTICLE_HTML))
+    source = Source.objects.get(title="Pasted")
+    claim = source.claims.get(site__slug="monumental-arch", quote__startswith="Islamic")
+    review(editor_client, source, claim, "accept", site="great-colonnade")
+    claim.refresh_from_db()
+    assert claim.citation.event.site.slug == "great-colonnade"
+    assert claim.citation.event.state == "draft"
+
+
+def test_an_unknown_site_slug_is_a_form_error(editor_client):
+    editor_client.post(ADD_URL, source_form(title="Pasted", text=ARTICLE_HTML))
+    source = Source.objects.get(title="Pasted")
+    claim = source.claims.get(site__slug="monumental-arch", quote__startswith="Islamic")
+    response = review(editor_client, source, claim, "accept", site="atlantis")
+    assert response.status_code == 200
+    assert Claim.objects.get(pk=claim.pk).status == "proposed"
+
+
+def test_a_claim_accepted_as_shown_needs_no_retyping(editor_client):
+    editor_client.post(ADD_URL, source_form(title="Pasted", text=ARTICLE_HTML))
+    source = Source.objects.get(title="Pasted")
+    claim = source.claims.get(site__slug="monumental-arch", quote__startswith="Islamic")
+    url = reverse("admin:reports_source_claims", args=[source.pk])
+    page = editor_client.get(url).content.decode()
+    shown = {
+        name: re.search(rf'name="claim-{claim.pk}-{name}"[^>]*value="([^"]*)"', page).group(1)
+        for name in ("site", "date")
+    }
+    assert shown == {"site": "monumental-arch", "date": "2015-10-04"}
+    data = {"claim": claim.pk, "accept": "Accept", f"claim-{claim.pk}-level": "destroyed"}
+    data |= {f"claim-{claim.pk}-{name}": value for name, value in shown.items()}
+    assert editor_client.post(url, data).status_code == 302
+    assert Claim.objects.get(pk=claim.pk).status == "accepted"
