@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 
 from heritage.models import DamageEvent, Site, State
-from reports.articles import ArticleError, read_article
+from reports.articles import ArticleError, check_size, read_article
 from reports.models import (
     Citation,
     Claim,
@@ -134,6 +134,8 @@ class SourceForm(forms.ModelForm):
         if not upload and not ("<" in text and ">" in text):
             return cleaned
         try:
+            if upload:
+                check_size(upload.size)  # before reading it into memory
             article = read_article(upload.read(), upload.name) if upload else read_article(text)
         except ArticleError as error:
             self.add_error("article_file" if upload else "text", str(error))

@@ -38,14 +38,18 @@ def text_fingerprint(text):
     return hashlib.sha256(words.encode()).hexdigest()
 
 
+def check_size(size):
+    if size > MAX_BYTES:
+        raise ArticleError(
+            f"This file is {size / 1_048_576:.1f} MB; an article can be at most "
+            f"{MAX_BYTES // 1_048_576} MB of text."
+        )
+
+
 def decode(data):
     """Bytes as text: UTF-8 (with or without a byte-order mark), UTF-16 with one, or
     Windows-1252, the usual encodings of saved web pages. Binary files are refused."""
-    if len(data) > MAX_BYTES:
-        raise ArticleError(
-            f"This file is {len(data) / 1_048_576:.1f} MB; an article can be at most "
-            f"{MAX_BYTES // 1_048_576} MB of text."
-        )
+    check_size(len(data))
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16")
     if b"\x00" in data[:8192]:

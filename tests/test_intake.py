@@ -108,3 +108,13 @@ def test_a_claim_naming_no_site_must_get_one_before_it_is_accepted():
     claim = Claim.objects.create(source=source, matched="a temple", quote="x", start=0, end=1)
     with pytest.raises(ValidationError, match="Choose the site"):
         claim.accept()
+
+
+def test_a_50_mb_file_is_refused_without_being_read(tmp_path):
+    huge = tmp_path / "huge.txt"
+    with huge.open("wb") as handle:
+        handle.truncate(50 * 1024 * 1024)  # sparse: 50 MB on paper, nothing on disk
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("ingest", str(huge), stdout=io.StringIO(), stderr=err)
+    assert "50.0 MB" in err.getvalue()

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from reports.articles import SUFFIXES, ArticleError, read_article
+from reports.articles import SUFFIXES, ArticleError, check_size, read_article
 from reports.models import Source, SourceKind, site_gazetteer
 
 
@@ -31,6 +31,7 @@ class Command(BaseCommand):
         for number, path in enumerate(files, start=1):
             prefix = f"[{number}/{len(files)}] {path}"
             try:
+                check_size(path.stat().st_size)  # before reading it into memory
                 article = read_article(path.read_bytes(), path.name)
             except (ArticleError, OSError) as error:
                 refused.append(path)
