@@ -60,8 +60,9 @@ def test_the_same_article_twice_is_recognised_by_its_text(folder):
 def test_an_unreadable_file_stops_the_command_with_a_reason_after_the_rest(tmp_path):
     (tmp_path / "good.txt").write_text(ARTICLE)
     (tmp_path / "bad.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
-    with pytest.raises(CommandError, match="could not be read"):
+    with pytest.raises(CommandError, match="could not be read") as refused:
         ingest(tmp_path)
+    assert refused.value.returncode == 2
     assert Source.objects.filter(title="Temple of Baalshamin blown up").exists()
 
 

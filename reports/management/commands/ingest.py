@@ -24,7 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args, paths, kind, publisher, language, **options):
         files = list(self.articles(paths))
         if not files:
-            raise CommandError("No .txt, .md or .html file found in the paths given.")
+            raise CommandError("No .txt, .md or .html file found in the paths given.", returncode=2)
         added = duplicates = claims = 0
         refused = []
         gazetteer = site_gazetteer()  # once: it compiles every site's names
@@ -62,7 +62,9 @@ class Command(BaseCommand):
             )
         )
         if refused:
-            raise CommandError(f"{len(refused)} file(s) could not be read; see above.")
+            raise CommandError(
+                f"{len(refused)} file(s) could not be read; see above.", returncode=2
+            )
 
     def articles(self, paths):
         for path in paths:
@@ -71,4 +73,4 @@ class Command(BaseCommand):
             elif path.exists():
                 yield path
             else:
-                raise CommandError(f"{path} does not exist.")
+                raise CommandError(f"{path} does not exist.", returncode=2)
