@@ -243,7 +243,7 @@ class SourceAdmin(SimpleHistoryAdmin):
                     with transaction.atomic():
                         form.save()
                         if "accept" in request.POST:
-                            citation = claim.accept()
+                            citation = claim.accept(request.user)
                             done = format_html(
                                 'Accepted: cited for <a href="{}">{}</a>.',
                                 reverse(
@@ -251,11 +251,13 @@ class SourceAdmin(SimpleHistoryAdmin):
                                 ),
                                 citation.event,
                             )
-                        else:
+                        elif "reject" in request.POST:
                             claim.reject()
                             done = "Rejected."
+                        else:
+                            raise ValidationError("Choose Accept or Reject.")
                 except ValidationError as error:
-                    form.add_error(None, error)
+                    form.add_error(None, error.messages)
                 else:
                     self.message_user(request, done, messages.SUCCESS)
                     return redirect(f"{request.path}#claim-{claim.pk}")

@@ -51,7 +51,10 @@ def decode(data):
     Windows-1252, the usual encodings of saved web pages. Binary files are refused."""
     check_size(len(data))
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise ArticleError("This file's characters could not be read as text.") from error
     if b"\x00" in data[:8192]:
         raise ArticleError("This file is not text (it holds binary data).")
     for encoding in ("utf-8-sig", "cp1252"):
@@ -169,6 +172,8 @@ def read_article(data, name=""):
         title = first.strip().lstrip("#").strip().strip('"“”') if len(first) < 200 else ""
     if not text.strip():
         raise ArticleError("This article has no text.")
+    if "\x00" in text:
+        raise ArticleError("This file is not text (it holds NUL characters).")
     url_line = URL_LINE.search(text[:1500])
     return Article(
         text=text,

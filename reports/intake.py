@@ -45,6 +45,7 @@ Choices (documented here because a curator will ask):
   publication date, relative words give "" (the curator decides).
 """
 
+import bisect
 import calendar
 import dataclasses
 import datetime
@@ -204,6 +205,10 @@ def _phrase_pattern(phrases):
     ordered = sorted(set(phrases), key=len, reverse=True)
     return "|".join(re.escape(p).replace(r"\ ", " ").replace(" ", " +") for p in ordered)
 
+
+# Longer than this, a "sentence" is a run of words without a full stop: nothing a
+# curator could quote, and costly to read.
+MAX_SENTENCE = 2000
 
 _KIND_RE = re.compile(r"(?<!\w)(?:" + _phrase_pattern(KIND_WORDS) + r")(?!\w)")
 
@@ -866,6 +871,8 @@ def extract(text, gazetteer, published=None, places=None):
             j += 1
         if not sentence_names and not sentence_kinds:
             continue
+        if s_end - s_start > MAX_SENTENCE:
+            continue  # a run of words with no full stop is no sentence to quote
         claims.extend(
             _sentence_claims(
                 text,
@@ -934,9 +941,14 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
             mentions.append(_Mention(start, end, None, "", how, tuple(chosen)))
 
     named_kinds = {m.kind for m in mentions if m.site is not None}
+    name_spans = sorted((m.start, m.end) for m in mentions)
+    name_starts = [span[0] for span in name_spans]
     for start, end, kind_tuple, plural in kinds:
-        if any(m.start < end and start < m.end for m in mentions):
-            continue  # part of a name ("Tadmur prison")
+        # Within a name ("Tadmur prison")? Only the name starting last before `end` and
+        # its neighbours can overlap: a bisection, not a scan of every name.
+        at = bisect.bisect_left(name_starts, end)
+        if any(name_spans[i][1] > start for i in range(max(0, at - 2), at)):
+            continue
         kind = kind_tuple[0]
         if kind in named_kinds:
             continue  # "the temples of Baal Shamin and Bel": the temples are named
@@ -989,7 +1001,7 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
     clause_breaks = [m.start() for m in _CLAUSE_RE.finditer(lowered)]
 
     def clause_of(position):
-        return sum(1 for b in clause_breaks if b <= position)
+        return bisect.bisect_right(clause_breaks, position)
 
     restoration_clauses = {clause_of(m.start()) for m in _RESTORATION_RE.finditer(lowered)}
     dates = find_dates(sentence, published)

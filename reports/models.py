@@ -419,20 +419,32 @@ class Claim(models.Model):
         """The event of the claim's site whose possible dates overlap the claim's (the
         closest in time first), or None: what accepting the claim would cite it for."""
         events = DamageEvent.objects.filter(site=self.site)
-        if self.date:
-            lower, upper = edtf_bounds(self.date)
+        # Undated, it happened at the latest when the source reported it.
+        date = self.date or (f"../{self.source.published}" if self.source.published else "")
+        if date:
+            lower, upper = edtf_bounds(date)
             events = events.overlapping(lower, upper)
         return events.order_by("-date_upper", "id").first()
 
     @transaction.atomic
-    def accept(self):
+    def accept(self, user):
         """Cite the source for the matching event of the site, or for a new draft event
         built from the claim; either way nothing is published until an editor does."""
         if self.status != ClaimStatus.PROPOSED:
             raise ValidationError("This claim has already been reviewed.")
         if self.site is None:
             raise ValidationError({"site": "Choose the site this claim is about first."})
+        if self.source.text[self.start : self.end] != self.quote:
+            raise ValidationError(
+                "The source's text has changed since this claim was read: reject it, and "
+                "read the source for claims again."
+            )
         event = self.matching_event()
+        if event is not None and not event.editable_by(user):
+            raise ValidationError(
+                f"This claim matches “{event}”, which is under review or published: only an "
+                "editor may add evidence to it."
+            )
         if event is None:
             # Undated damage happened, at the latest, when the source reported it.
             date = self.date or (f"../{self.source.published}" if self.source.published else "")

@@ -138,3 +138,25 @@ def test_a_claim_accepted_as_shown_needs_no_retyping(editor_client):
     data |= {f"claim-{claim.pk}-{name}": value for name, value in shown.items()}
     assert editor_client.post(url, data).status_code == 302
     assert Claim.objects.get(pk=claim.pk).status == "accepted"
+
+
+def test_a_review_post_with_neither_button_changes_nothing(editor_client):
+    editor_client.post(ADD_URL, source_form(title="Pasted", text=ARTICLE_HTML))
+    source = Source.objects.get(title="Pasted")
+    claim = source.claims.get(site__slug="monumental-arch", quote__startswith="Islamic")
+    url = reverse("admin:reports_source_claims", args=[source.pk])
+    response = editor_client.post(url, {"claim": claim.pk, f"claim-{claim.pk}-level": "destroyed",
+                                        f"claim-{claim.pk}-site": "monumental-arch"})  # fmt: skip
+    assert response.status_code == 200
+    assert "Choose Accept or Reject" in response.content.decode()
+    assert Claim.objects.get(pk=claim.pk).status == "proposed"
+
+
+def test_accepting_a_claim_whose_text_changed_says_why_rather_than_failing(editor_client):
+    editor_client.post(ADD_URL, source_form(title="Pasted", text=ARTICLE_HTML))
+    source = Source.objects.get(title="Pasted")
+    claim = source.claims.get(site__slug="monumental-arch", quote__startswith="Islamic")
+    Source.objects.filter(pk=source.pk).update(text=source.text[:40])
+    response = review(editor_client, source, claim, "accept")
+    assert response.status_code == 200
+    assert "text has changed" in response.content.decode()

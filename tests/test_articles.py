@@ -59,6 +59,8 @@ def test_html_is_reduced_to_what_a_reader_sees():
         (b"%PDF-1.7 text", "report.pdf", "not an article"),
         (b"a" * (3 * 1024 * 1024), "huge.txt", "at most"),
         (b"<html><script>only()</script></html>", "scripts.html", "no text"),
+        (b"A" * 9000 + b"\x00 hidden after the first 8 KB.", "late-nul.txt", "NUL"),
+        (b"\xff\xfe" + "odd text".encode("utf-16-le") + b"x", "odd.txt", "could not"),
     ],
 )
 def test_what_is_not_an_article_is_refused_with_a_reason(data, name, message):

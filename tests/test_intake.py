@@ -71,26 +71,26 @@ def test_a_path_that_does_not_exist_is_refused(tmp_path):
         ingest(tmp_path / "missing.txt")
 
 
-def test_accepting_a_claim_cites_it_on_the_event_whose_dates_overlap(folder):
+def test_accepting_a_claim_cites_it_on_the_event_whose_dates_overlap(folder, editor):
     ingest(folder / "report.txt")
     claim = body_claim()
     event = DamageEvent.objects.get(site__slug="temple-of-baalshamin")
     citations_before = event.citations.count()
-    citation = claim.accept()
+    citation = claim.accept(editor)
     assert citation.event == event
     assert event.citations.count() == citations_before + 1
     claim.refresh_from_db()
     assert (claim.status, claim.citation) == (ClaimStatus.ACCEPTED, citation)
     with pytest.raises(ValidationError, match="already been reviewed"):
-        claim.accept()
+        claim.accept(editor)
 
 
-def test_a_claim_with_no_matching_event_makes_a_draft_nobody_sees_yet(folder):
+def test_a_claim_with_no_matching_event_makes_a_draft_nobody_sees_yet(folder, curator):
     ingest(folder / "report.txt")
     claim = body_claim()
     claim.site = Site.objects.get(slug="great-colonnade")
     claim.save()
-    citation = claim.accept()
+    citation = claim.accept(curator)
     assert citation.event.site.slug == "great-colonnade"
     assert citation.event.state == "draft"
     assert citation.event.date == "2015-08-23"
@@ -104,11 +104,11 @@ def test_a_rejected_claim_cites_nothing(folder):
     assert (claim.status, claim.citation) == ("rejected", None)
 
 
-def test_a_claim_naming_no_site_must_get_one_before_it_is_accepted():
+def test_a_claim_naming_no_site_must_get_one_before_it_is_accepted(editor):
     source = Source.objects.create(kind="news", title="T", text="x" * 20)
     claim = Claim.objects.create(source=source, matched="a temple", quote="x", start=0, end=1)
     with pytest.raises(ValidationError, match="Choose the site"):
-        claim.accept()
+        claim.accept(editor)
 
 
 def test_a_50_mb_file_is_refused_without_being_read(tmp_path):
@@ -119,3 +119,20 @@ def test_a_50_mb_file_is_refused_without_being_read(tmp_path):
     with pytest.raises(CommandError):
         call_command("ingest", str(huge), stdout=io.StringIO(), stderr=err)
     assert "50.0 MB" in err.getvalue()
+
+
+def test_a_curator_cannot_add_evidence_to_a_published_event_by_accepting(folder, curator):
+    ingest(folder / "report.txt")
+    claim = body_claim()
+    with pytest.raises(ValidationError, match="only an editor"):
+        claim.accept(curator)
+    assert Claim.objects.get(pk=claim.pk).status == "proposed"
+
+
+def test_a_claim_whose_text_has_changed_is_not_accepted(folder, editor):
+    ingest(folder / "report.txt")
+    claim = body_claim()
+    Source.objects.filter(pk=claim.source_id).update(text="Something else entirely.")
+    claim.refresh_from_db()
+    with pytest.raises(ValidationError, match="text has changed"):
+        claim.accept(editor)
