@@ -5,7 +5,6 @@ headers, the CSV stream, and validation by the models' own rules (the admin's).
 """
 
 import copy
-import csv
 import datetime
 import hashlib
 
@@ -27,7 +26,8 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from heritage import dataset
-from heritage.dates import EARLIEST, LATEST, describe_edtf
+from heritage.dataset import csv_line, iso_bound
+from heritage.dates import describe_edtf
 from heritage.filters import DamageEventFilter, SiteFilter
 from heritage.models import (
     GRADE_EXPLANATIONS,
@@ -76,25 +76,6 @@ class CSVRenderer(renderers.BaseRenderer):
         return "".join(csv_line([key, value]) for key, value in rows).encode()
 
 
-class _Line:
-    def write(self, value):
-        return value
-
-
-_writer = csv.writer(_Line())
-
-# Text starting with one of these is run as a formula by spreadsheets.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def csv_line(values):
-    """One CSV line, each text cell that a spreadsheet would run as a formula escaped
-    with a leading apostrophe (numbers, even negative ones, are left alone)."""
-    return _writer.writerow(
-        ["'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v for v in values]
-    )
-
-
 def stream_csv(header, rows, filename):
     """A CSV response sent as `rows` are read, so that no export is held in memory."""
 
@@ -107,11 +88,6 @@ def stream_csv(header, rows, filename):
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
-
-
-def open_bound(day):
-    """An open interval end ("../2015-10-05") as null rather than year 1 or 9999."""
-    return None if day in (EARLIEST, LATEST) else day
 
 
 def _as_datetime(value):
@@ -387,8 +363,7 @@ class SiteSerializer(ModelValidation, serializers.ModelSerializer):
         return getattr(site, "event_count", 0)
 
     def get_last_event(self, site) -> str | None:
-        day = getattr(site, "last_event", None)
-        return day.isoformat() if day else None
+        return iso_bound(getattr(site, "last_event", None))
 
 
 def site_feature(site, request):
@@ -410,9 +385,7 @@ def site_feature(site, request):
             "condition": condition,
             "unosat_label": DamageLevel.unosat_label(condition) or None,
             "event_count": getattr(site, "event_count", 0),
-            "last_event": site.last_event.isoformat()
-            if getattr(site, "last_event", None)
-            else None,
+            "last_event": iso_bound(getattr(site, "last_event", None)),
             "page": request.build_absolute_uri(site.get_absolute_url()),
         },
     }
@@ -490,12 +463,10 @@ class EventCitationSerializer(serializers.Serializer):
     note = serializers.CharField()
 
     def get_claimed_lower(self, citation) -> str | None:
-        day = open_bound(citation.claimed_lower) if citation.claimed_lower else None
-        return day.isoformat() if day else None
+        return iso_bound(citation.claimed_lower)
 
     def get_claimed_upper(self, citation) -> str | None:
-        day = open_bound(citation.claimed_upper) if citation.claimed_upper else None
-        return day.isoformat() if day else None
+        return iso_bound(citation.claimed_upper)
 
 
 class DamageEventSerializer(ModelValidation, serializers.ModelSerializer):
@@ -530,12 +501,10 @@ class DamageEventSerializer(ModelValidation, serializers.ModelSerializer):
         return self.context["request"].build_absolute_uri(event.get_absolute_url())
 
     def get_date_lower(self, event) -> str | None:
-        day = open_bound(event.date_lower)
-        return day.isoformat() if day else None
+        return iso_bound(event.date_lower)
 
     def get_date_upper(self, event) -> str | None:
-        day = open_bound(event.date_upper)
-        return day.isoformat() if day else None
+        return iso_bound(event.date_upper)
 
     def get_date_text(self, event) -> str:
         return describe_edtf(event.date)

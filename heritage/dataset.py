@@ -1,6 +1,7 @@
 """The published register as tables: the columns of every CSV export and of the full
 dataset download, each described once for the data dictionary."""
 
+import csv
 import datetime
 import io
 import json
@@ -158,6 +159,37 @@ VOCABULARIES = {
     "certainty": Certainty,
 }
 
+
+class _Line:
+    def write(self, value):
+        return value
+
+
+_writer = csv.writer(_Line())
+
+# Text starting with one of these is run as a formula by spreadsheets.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def csv_line(values):
+    """One CSV line, each text cell that a spreadsheet would run as a formula escaped
+    with a leading apostrophe (numbers, even negative ones, are left alone)."""
+    return _writer.writerow(
+        ["'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v for v in values]
+    )
+
+
+def open_bound(day):
+    """An open interval end ("../2015-10-05") as None rather than year 1 or 9999."""
+    return None if day in (EARLIEST, LATEST) else day
+
+
+def iso_bound(day):
+    """A date bound as ISO 8601 text; None when absent or open."""
+    day = open_bound(day)
+    return day.isoformat() if day else None
+
+
 OPEN_BOUNDS = {"date_lower", "date_upper", "claimed_lower", "claimed_upper", "published_lower"}
 
 
@@ -175,7 +207,7 @@ def rows(queryset, table):
         if bounds:
             row = list(row)
             for i in bounds:
-                row[i] = None if row[i] in (EARLIEST, LATEST) else row[i]
+                row[i] = open_bound(row[i])
         yield row
 
 
@@ -234,8 +266,6 @@ def citation_cff(today):
 def write_dump(path=None, today=None):
     """Write the zip of the published register to `path` (settings.DUMP_PATH), through a
     temporary file, so that a download never meets half a file. Returns row counts."""
-    from heritage.api import csv_line
-
     path = path or settings.DUMP_PATH
     today = today or datetime.date.today()
     path.parent.mkdir(parents=True, exist_ok=True)

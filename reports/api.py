@@ -13,7 +13,8 @@ from rest_framework import renderers, serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from heritage.api import CSV_RESPONSE, ModelValidation, RegisterViewSet, open_bound
+from heritage.api import CSV_RESPONSE, ModelValidation, RegisterViewSet
+from heritage.dataset import iso_bound
 from heritage.dates import edtf_bounds
 from heritage.models import DamageEvent, State
 from reports.filters import CitationFilter, SourceFilter
@@ -102,8 +103,7 @@ def csl_item(source, request):
 def _bound(value, end):
     if not value:
         return None
-    day = open_bound(edtf_bounds(value)[end])
-    return day.isoformat() if day else None
+    return iso_bound(edtf_bounds(value)[end])
 
 
 class SourceSerializer(ModelValidation, serializers.ModelSerializer):
@@ -224,12 +224,10 @@ class CitationSerializer(ModelValidation, serializers.ModelSerializer):
         read_only_fields = ["created", "updated"]
 
     def get_claimed_lower(self, citation) -> str | None:
-        day = open_bound(citation.claimed_lower) if citation.claimed_lower else None
-        return day.isoformat() if day else None
+        return iso_bound(citation.claimed_lower)
 
     def get_claimed_upper(self, citation) -> str | None:
-        day = open_bound(citation.claimed_upper) if citation.claimed_upper else None
-        return day.isoformat() if day else None
+        return iso_bound(citation.claimed_upper)
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
