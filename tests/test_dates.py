@@ -70,3 +70,46 @@ def test_it_refuses_an_empty_date():
 )
 def test_it_says_a_date_as_a_reader_would(value, words):
     assert describe_edtf(value) == words
+
+
+def simple_dates():
+    """Every shape the quick reader takes, at awkward places in the calendar."""
+    days = ["2015-08-30", "2016-02-29", "2015-12-31", "2015-01-01", "1999-03-03", "0999-09-09"]
+    months = ["2015-08", "2016-02", "2015-12", "2015-01", "1900-02"]
+    years = ["2015", "2000", "0001", "9999"]
+    singles = [d + q for d in days + months + years for q in ("", "~", "?", "%")]
+    intervals = [f"{a}/{b}" for a in singles[::3] for b in singles[1::4]]
+    opens = [f"../{d}" for d in singles[::2]] + [f"{d}/.." for d in singles[1::2]]
+    return singles + intervals + opens
+
+
+def test_the_quick_reader_agrees_with_the_edtf_package_on_every_simple_shape():
+    from heritage.dates import _parsed_bounds, _parsed_description, _simple_parse
+
+    for value in simple_dates():
+        assert _simple_parse(value) is not None, value
+        try:
+            expected = _parsed_bounds(value)
+        except ValidationError as error:
+            with pytest.raises(ValidationError) as raised:
+                edtf_bounds(value)
+            assert raised.value.code == error.code, value
+            continue
+        assert edtf_bounds(value) == expected, value
+        assert describe_edtf(value) == _parsed_description(value), value
+
+
+@pytest.mark.parametrize(
+    "value", ["2015-02-30", "2015-13", "2015-21", "201X", "2015-08-3", "../..", "2015/2016/2017"]
+)
+def test_what_the_quick_reader_cannot_read_goes_to_the_edtf_package(value):
+    from heritage.dates import _parsed_bounds, _simple_parse
+
+    assert _simple_parse(value) is None
+    try:
+        expected = _parsed_bounds(value)
+    except ValidationError:
+        with pytest.raises(ValidationError):
+            edtf_bounds(value)
+    else:
+        assert edtf_bounds(value) == expected
