@@ -282,9 +282,14 @@ def condition_after(events):
     """The damage level `events` leave a site in, read oldest first: damage only ever
     worsens it (a later, lesser or unknown report does not undo a destruction); only an
     event's stated condition after, such as a restoration's, can improve it. Events a
-    curator discounted count for nothing. None when no event says anything."""
+    curator discounted count for nothing. None when no event says anything. `events` is
+    a queryset, or any records with the same attributes."""
+    if isinstance(events, models.QuerySet):
+        events = events.order_by("date_upper", "date_lower", "id")
+    else:  # records already in memory (generate_demo), in the same order
+        events = sorted(events, key=lambda event: (event.date_upper, event.date_lower, event.id))
     level = None
-    for event in events.order_by("date_upper", "date_lower", "id"):
+    for event in events:
         if event.grade == Grade.DISCOUNTED:
             continue
         if event.condition_after:
