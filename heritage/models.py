@@ -218,7 +218,8 @@ class Site(models.Model):
         validators=[RegexValidator(r"^[1-9]\d*$", "A Pleiades ID is a number, like 668331.")],
     )
     created = models.DateTimeField(auto_now_add=True)
-    updated = models.DateTimeField(auto_now=True)
+    # Indexed: every API answer's ETag reads the newest (api.data_stamp).
+    updated = models.DateTimeField(auto_now=True, db_index=True)
     history = HistoricalRecords(excluded_fields=["condition"])
 
     objects = SiteQuerySet.as_manager()
@@ -499,7 +500,16 @@ class DamageEvent(models.Model):
     class Meta:
         ordering = ["date_lower", "date_upper", "id"]
         permissions = [("publish_damageevent", "Can review and publish damage events")]
-        indexes = [models.Index(fields=["site", "state", "date_upper"])]
+        indexes = [
+            models.Index(fields=["site", "state", "date_upper"]),
+            # The public API's pages, read in order from the index rather than sorted:
+            # published events by date or by last change.
+            models.Index(fields=["state", "date_lower", "id"], name="event_state_date_id"),
+            models.Index(
+                fields=["state", "level", "date_lower", "id"], name="event_state_level_date_id"
+            ),
+            models.Index(fields=["state", "updated", "id"], name="event_state_updated_id"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(date_lower__lte=models.F("date_upper")),
