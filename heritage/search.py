@@ -8,7 +8,7 @@ in one of the fields; quotes, `or` and `-` are read as plain words.
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connections
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 MAX_WORDS = 12
 
@@ -24,13 +24,31 @@ def search(queryset, text, fields):
         matches = matches.filter(
             document=SearchQuery(text, search_type="websearch", config="english")
         )
-    else:
-        condition = Q()
-        for word in text.replace('"', " ").split()[:MAX_WORDS]:
-            any_field = Q()
-            for field in fields:
-                any_field |= Q(**{f"{field}__icontains": word})
-            condition &= any_field
-        matches = model.objects.filter(condition)
-    # A subquery keeps one row per match however many aliases matched.
-    return queryset.filter(pk__in=matches.values("pk"))
+        # A subquery keeps one row per match however many aliases matched.
+        return queryset.filter(pk__in=matches.values("pk"))
+    condition = Q()
+    for word in text.replace('"', " ").split()[:MAX_WORDS]:
+        any_field = Q()
+        for field in fields:
+            any_field |= contains(model, field, word)
+        condition &= any_field
+    # A plain condition, not a subquery: a page sorted by an index can then stop at its
+    # last row instead of matching the whole table first.
+    return queryset.filter(condition)
+
+
+def contains(model, path, word):
+    """`path` contains `word`, ignoring case. Across a one-to-many relation (a site's
+    names) it is an EXISTS, which cannot repeat a row the way a join would."""
+    parts = path.split("__")
+    for depth, part in enumerate(parts[:-1]):
+        field = model._meta.get_field(part)
+        if field.one_to_many or field.many_to_many:
+            outer = "__".join(parts[:depth]) or "pk"
+            rest = "__".join(parts[depth + 1 :])
+            related = field.related_model.objects.filter(
+                **{field.field.name: OuterRef(outer), f"{rest}__icontains": word}
+            )
+            return Exists(related)
+        model = field.related_model
+    return Q(**{f"{path}__icontains": word})

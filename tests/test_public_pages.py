@@ -174,6 +174,17 @@ def test_the_site_list_searches_names_aliases_and_descriptions(client, words, ex
     assert expected in site_slugs(client, q=words)
 
 
+def test_a_place_matching_by_several_names_is_listed_once(client, api):
+    site = make_site(name="Qasr Zetta", description="Zetta's fort")
+    site.names.create(name="Zetta castle", language="en")
+    site.names.create(name="Qalaat Zetta", language="ar-Latn")
+    event = make_published_event(site, summary="Zetta walls shelled")
+    assert [s.slug for s in listed(client.get("/sites/", {"q": "zetta"}))] == [site.slug]
+    assert [e.pk for e in listed(client.get("/events/", {"q": "zetta"}))] == [event.pk]
+    found = api.get("/api/v1/events/", {"q": "zetta castle"}).json()["results"]
+    assert [e["id"] for e in found] == [event.pk]
+
+
 def test_the_site_list_sorts_and_pages(client):
     names = [s.name for s in listed(client.get("/sites/", {"ordering": "-name"}))]
     assert names == sorted(names, reverse=True)
