@@ -11,10 +11,11 @@ import hashlib
 
 import orjson
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection
 from django.db.models import F, ProtectedError
-from django.http import FileResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers
@@ -194,8 +195,9 @@ class RegisterSchema(AutoSchema):
         return not getattr(self, "_unpaged", False) and super()._is_list_view(serializer)
 
 
-class NotModified(Exception):
-    """Raised by RegisterViewSet.initial() to answer 304 before any work is done."""
+class Answered(Exception):
+    """Raised by RegisterViewSet.initial() to answer before any work is done: 304 Not
+    Modified, or an answer kept from an identical request."""
 
     def __init__(self, response):
         self.response = response
@@ -225,10 +227,41 @@ class RegisterViewSet(viewsets.ModelViewSet):
         if request.method in ("GET", "HEAD"):
             not_modified = self.not_modified(request)
             if not_modified:
-                raise NotModified(not_modified)
+                raise Answered(not_modified)
+            if self.keeps_answer(request):
+                kept = cache.get(self.answer_key(request))
+                if kept is not None:
+                    content, content_type = kept
+                    raise Answered(HttpResponse(content, content_type=content_type))
+
+    def keeps_answer(self, request):
+        """Whether this answer is kept for the next identical request: anonymous JSON
+        answers, which the ETag (data stamp, address, format) identifies exactly, so a
+        kept one is never stale. Keeping them makes a popular page cost a cache read."""
+        return (
+            settings.API_CACHE_SECONDS > 0
+            and not request.user.is_authenticated
+            and getattr(request, "accepted_renderer", None) is not None
+            and isinstance(request.accepted_renderer, renderers.JSONRenderer)
+        )
+
+    def answer_key(self, request):
+        return "api-answer:" + self.validators(request)[0]
+
+    def keep_answer(self, request, response):
+        if not (
+            response.status_code == 200
+            and isinstance(response, Response)
+            and self.keeps_answer(request)
+        ):
+            return
+        response.render()
+        if len(response.content) <= settings.API_CACHE_MAX_BYTES:
+            kept = (response.content, response["Content-Type"])
+            cache.set(self.answer_key(request), kept, settings.API_CACHE_SECONDS)
 
     def handle_exception(self, exc):
-        if isinstance(exc, NotModified):
+        if isinstance(exc, Answered):
             return exc.response
         # Errors are JSON whatever format was asked for: a CSV of an error helps nobody.
         self.request.accepted_renderer = FastJSONRenderer()
@@ -277,7 +310,8 @@ class RegisterViewSet(viewsets.ModelViewSet):
             row, latest = data_stamp()
             reader = f"{request.user.pk}" if request.user.is_authenticated else "anonymous"
             accepted = getattr(request, "accepted_media_type", "")
-            key = repr((row, request.get_full_path(), accepted, reader))
+            # The whole address, host included: answers hold absolute URLs.
+            key = repr((row, request.build_absolute_uri(), accepted, reader))
             self._validators = (quote_etag(hashlib.sha256(key.encode()).hexdigest()[:32]), latest)
         return self._validators
 
@@ -289,6 +323,8 @@ class RegisterViewSet(viewsets.ModelViewSet):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method == "GET":
+            self.keep_answer(request, response)
         if request.method in ("GET", "HEAD") and response.status_code in (200, 304):
             etag, latest = self.validators(request)
             response["ETag"] = etag

@@ -163,6 +163,11 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": False,
 }
 
+# Anonymous API answers are kept in the cache, under their ETag, for this many seconds
+# (0: never); answers larger than API_CACHE_MAX_BYTES are not kept.
+API_CACHE_SECONDS = envint("API_CACHE_SECONDS", 300)
+API_CACHE_MAX_BYTES = envint("API_CACHE_MAX_BYTES", 1024 * 1024)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Heritage damage register API",
     "DESCRIPTION": (BASE_DIR / "docs" / "api.md").read_text(encoding="utf-8"),

@@ -102,3 +102,59 @@ def test_the_dump_answers_304_when_unchanged(api, settings, tmp_path):
     first = api.get("/api/v1/dump/")
     assert first.status_code == 200
     assert api.get("/api/v1/dump/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+
+
+# Answers kept in the server's cache
+
+
+def test_a_repeated_anonymous_request_is_answered_from_the_cache(api, django_assert_num_queries):
+    with django_assert_num_queries(3):  # data stamp, events, citations
+        first = api.get("/api/v1/events/", {"page_size": 5})
+    with django_assert_num_queries(1):  # the data stamp alone
+        again = api.get("/api/v1/events/", {"page_size": 5})
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert again["ETag"] == first["ETag"]
+    assert again["Content-Type"] == first["Content-Type"]
+    assert again["Cache-Control"] == "public, max-age=60"
+
+
+def test_a_kept_answer_is_never_stale(api):
+    first = api.get("/api/v1/events/").json()
+    bel = DamageEvent.objects.get(site__slug="temple-of-bel")
+    bel.summary = "Cella and colonnade blown up"
+    bel.save()
+    again = api.get("/api/v1/events/").json()
+    assert again != first
+    assert "Cella and colonnade blown up" in {event["summary"] for event in again["results"]}
+
+
+def test_answers_for_another_host_are_not_shared(api):
+    api.get("/api/v1/events/", HTTP_HOST="localhost")
+    event = api.get("/api/v1/events/", HTTP_HOST="127.0.0.1").json()["results"][0]
+    assert event["url"].startswith("http://127.0.0.1/")
+
+
+def test_a_curators_answers_are_not_kept(api, curator, django_assert_num_queries):
+    api.force_authenticate(curator)
+    api.get("/api/v1/events/")
+    with django_assert_num_queries(3):
+        api.get("/api/v1/events/")
+
+
+@pytest.mark.parametrize(("seconds", "limit"), [(0, 1024 * 1024), (300, 100)])
+def test_nothing_is_kept_when_switched_off_or_too_large(
+    api, settings, django_assert_num_queries, seconds, limit
+):
+    settings.API_CACHE_SECONDS, settings.API_CACHE_MAX_BYTES = seconds, limit
+    api.get("/api/v1/events/")
+    with django_assert_num_queries(3):
+        api.get("/api/v1/events/")
+
+
+def test_csv_is_streamed_not_kept(api, django_assert_num_queries):
+    api.get("/api/v1/events/", {"format": "csv"})
+    with django_assert_num_queries(2):  # data stamp, the rows
+        response = api.get("/api/v1/events/", {"format": "csv"})
+        assert response.streaming
+        assert b"temple-of-bel" in b"".join(response.streaming_content)
