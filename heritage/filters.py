@@ -173,9 +173,12 @@ class DamageEventFilter(RecordFilterSet):
         label="Verification grade",
         method="filter_nothing",
     )
-    # Only actors of published events: any other would reveal a draft.
+    # Only actors of published events: any other would reveal a draft. EXISTS, not a
+    # join and DISTINCT, which would read every event of every actor.
     actor = django_filters.ModelChoiceFilter(
-        queryset=Actor.objects.filter(events__state=State.PUBLISHED).distinct(),
+        queryset=Actor.objects.filter(
+            Exists(DamageEvent.objects.filter(actor=OuterRef("pk"), state=State.PUBLISHED))
+        ),
         to_field_name="name",  # as events show it
         method="filter_nothing",
         empty_label="Any",

@@ -11,6 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from heritage.dates import EDTFField, edtf_bounds
 from heritage.images import PictureField, reencode_image
+from heritage.search import search_index
 
 
 def related_count(rows, field, counted="pk"):
@@ -226,6 +227,12 @@ class Site(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        indexes = [
+            # Full-text search on PostgreSQL: events by their site's name, sites by
+            # their name and description.
+            search_index("name", name="site_name_search"),
+            search_index("name", "description", name="site_search"),
+        ]
         constraints = [
             models.CheckConstraint(
                 # Both branches name NULLs explicitly: a CHECK whose condition is NULL
@@ -317,6 +324,7 @@ class SiteName(models.Model):
 
     class Meta:
         ordering = ["site", "language", "name"]
+        indexes = [search_index("name", name="site_other_name_search")]
         constraints = [
             models.UniqueConstraint(fields=["site", "name"], name="site_name_unique_per_site"),
         ]
@@ -509,6 +517,7 @@ class DamageEvent(models.Model):
                 fields=["state", "level", "date_lower", "id"], name="event_state_level_date_id"
             ),
             models.Index(fields=["state", "updated", "id"], name="event_state_updated_id"),
+            search_index("summary", "description", name="event_search"),
         ]
         constraints = [
             models.CheckConstraint(

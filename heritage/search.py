@@ -2,15 +2,18 @@
 
 On PostgreSQL it is PostgreSQL's own search, with web-search syntax: `temple bel`
 (both words), `"tower tombs"` (a phrase), `arch or theatre`, `temple -bel`, and English
-stemming ("temples" finds "temple"). On SQLite every word must occur, in any case,
-in one of the fields; quotes, `or` and `-` are read as plain words.
+stemming ("temples" finds "temple"). The query must match one record's own text: an
+event's summary and description, or one of its site's names. On SQLite every word must
+occur, in any case, in one of the fields; quotes, `or` and `-` are read as plain words.
 """
 
+from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchQuery, SearchVector
-from django.db import connections
+from django.db import connections, migrations
 from django.db.models import Exists, OuterRef, Q
 
 MAX_WORDS = 12
+CONFIG = "english"
 
 
 def search(queryset, text, fields):
@@ -20,12 +23,19 @@ def search(queryset, text, fields):
         return queryset
     model = queryset.model
     if connections[queryset.db].vendor == "postgresql":
-        matches = model.objects.annotate(document=SearchVector(*fields, config="english"))
-        matches = matches.filter(
-            document=SearchQuery(text, search_type="websearch", config="english")
-        )
-        # A subquery keeps one row per match however many aliases matched.
-        return queryset.filter(pk__in=matches.values("pk"))
+        # One document per table (an event's own text, its site's name, each other
+        # name), each found through its GIN index (search_index) rather than by
+        # building a document for every row of every table.
+        query = SearchQuery(text, search_type="websearch", config=CONFIG)
+        condition = Q()
+        for (link, owner, key), names in documents(model, fields).items():
+            matches = (
+                owner.objects.annotate(document=SearchVector(*names, config=CONFIG))
+                .filter(document=query)
+                .values(key)
+            )
+            condition |= Q(**{f"{link}__in" if link else "pk__in": matches})
+        return queryset.filter(condition)
     condition = Q()
     for word in text.replace('"', " ").split()[:MAX_WORDS]:
         any_field = Q()
@@ -35,6 +45,43 @@ def search(queryset, text, fields):
     # A plain condition, not a subquery: a page sorted by an index can then stop at its
     # last row instead of matching the whole table first.
     return queryset.filter(condition)
+
+
+def documents(model, fields):
+    """`fields` grouped by the table that holds them: {(link from `model`, owning
+    model, the owner's column that `link` matches): [its fields, in order]}."""
+    groups = {}
+    for path in fields:
+        parts, owner, key, link = path.split("__"), model, "pk", []
+        for depth, part in enumerate(parts[:-1]):
+            field = owner._meta.get_field(part)
+            if field.one_to_many or field.many_to_many:
+                owner, key = field.related_model, field.field.name
+                parts = parts[depth + 1 :]
+                break
+            owner = field.related_model
+            link.append(part)
+        groups.setdefault(("__".join(link), owner, key), []).append(parts[-1])
+    return groups
+
+
+def search_index(*fields, name):
+    """The GIN index of the document search() builds from these `fields` of one table,
+    in this order. Made on PostgreSQL only (see AddSearchIndex)."""
+    return GinIndex(SearchVector(*fields, config=CONFIG), name=name)
+
+
+class AddSearchIndex(migrations.AddIndex):
+    """A search_index() in a migration: created on PostgreSQL, skipped elsewhere (SQLite
+    has no to_tsvector, and search() reads it word by word)."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 def contains(model, path, word):

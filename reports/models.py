@@ -11,6 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from heritage.dates import EDTFField, edtf_bounds
 from heritage.models import DamageEvent, DamageLevel, Site, SiteName, State, related_count
+from heritage.search import search_index
 from reports.articles import text_fingerprint
 
 
@@ -87,6 +88,7 @@ class Source(models.Model):
 
     class Meta:
         ordering = ["published_lower", "title", "id"]
+        indexes = [search_index("title", "publisher", "authors", name="source_search")]
         constraints = [
             models.UniqueConstraint(
                 fields=["url"],
