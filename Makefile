@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install migrate data clean
+.PHONY: run test lint format install migrate data clean bench
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (see .python-version)." >&2; exit 2; }
@@ -42,6 +42,12 @@ test: install
 	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null || \
 		{ echo "Models changed without a migration: run manage.py makemigrations." >&2; exit 1; }
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The register at a country's scale against Datasette; figures into docs/benchmarks.md.
+# Builds the demo data once (var/bench/, and PostgreSQL's heritage_bench when reachable).
+bench: install
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk" >&2; exit 2; }
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -688,7 +688,7 @@ class DamageEventViewSet(RegisterViewSet):
         site_url = url_pattern(request, "heritage:site-detail", slug="slug")
         citations = {}
         for citation in (
-            Citation.objects.filter(event__in=[event["id"] for event in events])
+            Citation.objects.filter(event_id__in=[event["id"] for event in events])
             .order_by("event", "id")
             .values(*CITATION_VALUES, **CITATION_RELATED)
         ):
