@@ -439,6 +439,32 @@ class DamageEventQuerySet(models.QuerySet):
             models.Prefetch("citations", queryset=citation.objects.select_related("source"))
         )
 
+    def for_list(self, with_site=False):
+        """What a public list of events shows of each (the event_article template tag),
+        and nothing more; `with_site` for lists of many sites' events. Read the page
+        with with_citation_rows()."""
+        fields = [*LIST_FIELDS, "actor__name"]
+        if with_site:
+            fields += ["site__name", "site__slug"]
+        return self.select_related("actor", *(["site"] if with_site else [])).only(*fields)
+
+    def with_citation_rows(self):
+        """These events, read, each with `citation_list`: what a list shows of its
+        citations and their sources, as dicts, in one query however many events. Plain
+        rows rather than prefetch_related(): with a thousand citations, making a
+        Citation and a Source (with its whole text) of each takes longer than rendering
+        the page."""
+        citation = self.model._meta.get_field("citations").related_model
+        events = list(self)
+        cited = {event.pk: [] for event in events}
+        if events:
+            rows = citation.objects.filter(event_id__in=list(cited)).order_by("event", "id")
+            for row in rows.values(*LIST_CITATION_COLUMNS):
+                cited[row["event"]].append(row)
+        for event in events:
+            event.citation_list = cited[event.pk]
+        return events
+
     def matching(self, cause=None, grade=None, start=None, end=None, actor=None, levels=()):
         """Events with these properties, each ignored when empty; `start` and `end`
         bound the period the event may have happened in."""
@@ -458,6 +484,18 @@ class DamageEventQuerySet(models.QuerySet):
         citations or sources changed in bulk (imports, fixtures)."""
         for event in self.prefetch_related("citations__source"):
             event.refresh_verification()
+
+
+# What a public list shows of each event, and of each citation with its source.
+LIST_FIELDS = [
+    "site", "kind", "summary", "date", "level", "extent", "cause", "actor", "description",
+    "grade", "grade_override", "grade_override_reason", "has_conflict",
+]  # fmt: skip
+LIST_CITATION_COLUMNS = [
+    "id", "event", "source", "stance", "quote", "note", "locator", "basis", "claimed_level",
+    "claimed_date", "source__title", "source__publisher", "source__published",
+    "source__language", "source__url", "source__archived_url",
+]  # fmt: skip
 
 
 class DamageEvent(models.Model):
@@ -517,6 +555,10 @@ class DamageEvent(models.Model):
                 fields=["state", "level", "date_lower", "id"], name="event_state_level_date_id"
             ),
             models.Index(fields=["state", "updated", "id"], name="event_state_updated_id"),
+            # The home page's latest events (latest_first()).
+            models.Index(
+                fields=["state", "-date_upper", "-date_lower", "-id"], name="event_state_latest"
+            ),
             search_index("summary", "description", name="event_search"),
         ]
         constraints = [
