@@ -9,6 +9,7 @@ interval-overlap query on indexed columns.
 
 import calendar
 import datetime
+import functools
 import re
 
 from dateutil.relativedelta import relativedelta
@@ -242,6 +243,16 @@ def describe_edtf(value):
     """An EDTF date as a reader says it: "30 August 2015", "about August 2015",
     "between 26 December 2016 and 10 January 2017", "on or before 5 October 2015".
     Text that is not EDTF comes back unchanged."""
+    return _describe(value) if isinstance(value, str) else _described(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _describe(value):
+    # Remembered: a page of events and citations says the same few dates many times.
+    return _described(value)
+
+
+def _described(value):
     sections = _simple_parse((value or "").strip()) if isinstance(value, str) else None
     if sections is not None:
         try:

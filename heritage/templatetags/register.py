@@ -7,7 +7,6 @@ template engine spends some 100 µs over each event or citation, many times what
 whole page may take. Every value goes through escape(), as autoescaping would.
 """
 
-import functools
 from html import escape
 
 from django import template
@@ -31,18 +30,12 @@ LEVELS = dict(DamageLevel.choices)
 STANCES = dict(Stance.choices)
 
 
-@functools.lru_cache(maxsize=4096)
-def describe_date(value):
-    """describe_edtf(), remembered: a page says the same few dates many times over."""
-    return describe_edtf(value)
-
-
 @register.filter
 def edtf_human(value):
     """An EDTF date as a reader says it: "about August 2015"."""
     if not value:
         return ""
-    return describe_date(value) if isinstance(value, str) else describe_edtf(value)
+    return describe_edtf(value)
 
 
 @register.filter
