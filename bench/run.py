@@ -83,8 +83,20 @@ def sqlite_database():
         build(url)
         done.touch()
     else:
-        manage(server_env(url), "migrate", "--no-input", "-v0")  # new indexes, if any
+        refresh(url)
     return url, path
+
+
+def refresh(url):
+    """Migrations made since the data was built (new indexes, say), and statistics for
+    the planner that cover them."""
+    manage(server_env(url), "migrate", "--no-input", "-v0")
+    manage(
+        server_env(url),
+        "shell",
+        "-c",
+        "from django.db import connection; connection.cursor().execute('ANALYZE')",
+    )
 
 
 def postgres_database():
@@ -100,8 +112,7 @@ def postgres_database():
     except psycopg.OperationalError as error:
         log(f"PostgreSQL is not reachable ({error}); measuring SQLite only.")
         return None
-    env = server_env(POSTGRES_URL)
-    manage(env, "migrate", "--no-input", "-v0")
+    refresh(POSTGRES_URL)
     with psycopg.connect(POSTGRES_URL) as db:
         events = db.execute("SELECT count(*) FROM heritage_damageevent").fetchone()[0]
         citations = db.execute("SELECT count(*) FROM reports_citation").fetchone()[0]
@@ -410,7 +421,8 @@ def table(result):
 def version(command):
     try:
         output = subprocess.run(command, capture_output=True, text=True, check=False)
-        return (output.stdout or output.stderr).strip().splitlines()[0]
+        first = (output.stdout or output.stderr).strip().splitlines()[0]
+        return first.split(" Copyright")[0]  # wrk adds its licence
     except (OSError, IndexError):
         return "not found"
 
