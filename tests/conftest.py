@@ -140,7 +140,8 @@ def new_page(request, chromium, live_server, browser_artifacts):
     """Opens pages in a fresh browser context (no cookies shared between tests) that
     reaches the live server only: map tiles and anything else outside it are refused at
     once, so no test waits on the network; an uncaught JavaScript error fails the test.
-    Takes Playwright's new_context options: new_page(viewport={"width": 390, ...})."""
+    Anything the content security policy blocks fails it too. Takes Playwright's
+    new_context options: new_page(viewport={"width": 390, ...})."""
     contexts, script_errors = [], []
 
     def keep_local(route):
@@ -157,7 +158,13 @@ def new_page(request, chromium, live_server, browser_artifacts):
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: script_errors.append(f"{page.url}: {error}"))
+        page.on("console", lambda message: blocked(page, message))
         return page
+
+    def blocked(page, message):
+        # What the content security policy refused: every browser test checks it.
+        if message.type == "error" and "Content Security Policy" in message.text:
+            script_errors.append(f"{page.url}: {message.text}")
 
     yield open_page
 
