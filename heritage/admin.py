@@ -3,8 +3,12 @@ import re
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models.functions import ExtractYear
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -193,6 +197,49 @@ class DamageEventAdmin(SimpleHistoryAdmin):
                 (State.REVIEW, State.REVIEW.label),
             ]
         return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("deleted/", view(self.deleted_view), name="heritage_damageevent_deleted"),
+            path(
+                "deleted/<int:pk>/restore/",
+                view(self.restore_view),
+                name="heritage_damageevent_restore",
+            ),
+            *super().get_urls(),
+        ]
+
+    def deleted_view(self, request):
+        """Deleted events, each with a button that brings it back."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Deleted events",
+            "records": DamageEvent.deleted(),
+            "may_publish": self.has_publish_permission(request),
+        }
+        return TemplateResponse(request, "admin/heritage/damageevent/deleted.html", context)
+
+    def restore_view(self, request, pk):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        try:
+            event, lost = DamageEvent.restore(pk, may_publish=self.has_publish_permission(request))
+        except ValidationError as error:
+            self.message_user(request, f"Not restored: {error.messages[0]}", messages.ERROR)
+            return redirect("admin:heritage_damageevent_deleted")
+        self.log_addition(request, event, "Restored after deletion.")
+        text = f"Restored “{event}” with {event.citations.count()} citation(s)"
+        text += f", as a {event.get_state_display().lower()}." if event.state else "."
+        if lost:
+            text += f" {len(lost)} citation(s) could not come back: their source was deleted."
+        self.message_user(request, text, messages.WARNING if lost else messages.SUCCESS)
+        return redirect("admin:heritage_damageevent_change", event.pk)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # The revert form has no citations inline, so the publish rule is checked here.

@@ -1,6 +1,8 @@
+import datetime
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.db.models.signals import post_delete
@@ -486,6 +488,10 @@ class DamageEventQuerySet(models.QuerySet):
             event.refresh_verification()
 
 
+# A deletion removes an event's citations with it, a moment before the event itself:
+# citations deleted this close to their event's deletion come back with it.
+CASCADE_WINDOW = datetime.timedelta(seconds=5)
+
 # What a public list shows of each event, and of each citation with its source.
 LIST_FIELDS = [
     "site", "kind", "summary", "date", "level", "extent", "cause", "actor", "description",
@@ -664,6 +670,54 @@ class DamageEvent(models.Model):
             raise ValidationError(problem, code="unsupported")
         self.state = State.PUBLISHED
         self.save()
+
+    @classmethod
+    def deleted(cls):
+        """The record of each deleted event as it was when deleted, newest first."""
+        records = cls.history.filter(history_type="-").exclude(id__in=cls.objects.values("pk"))
+        newest = {}
+        for record in records.select_related("history_user").order_by("-history_date"):
+            newest.setdefault(record.id, record)
+        return list(newest.values())
+
+    @classmethod
+    @transaction.atomic
+    def restore(cls, pk, may_publish=False):
+        """Bring a deleted event back as it was, under its old id, with the citations
+        deleted with it (within CASCADE_WINDOW of it). Returns the event and the
+        citations that could not come back because their source is gone. A published
+        event comes back published only for an editor (`may_publish`) and only if a
+        supporting citation came back with it; otherwise as a draft."""
+        if cls.objects.filter(pk=pk).exists():
+            raise ValidationError("This event has not been deleted.")
+        record = cls.history.filter(id=pk, history_type="-").order_by("-history_date").first()
+        if record is None:
+            raise ValidationError("No deleted event has this id.")
+        if not Site.objects.filter(pk=record.site_id).exists():
+            raise ValidationError("Its site has been deleted since: restore the site first.")
+        event = record.instance
+        state = event.state
+        event.state = State.DRAFT
+        event.save()
+        citation = cls._meta.get_field("citations").related_model
+        source = citation._meta.get_field("source").related_model
+        deleted_with_it = citation.history.filter(
+            event_id=pk,
+            history_type="-",
+            history_date__gte=record.history_date - CASCADE_WINDOW,
+            history_date__lte=record.history_date + CASCADE_WINDOW,
+        ).exclude(id__in=citation.objects.values("pk"))
+        lost = []
+        for cited in deleted_with_it.order_by("id"):
+            if source.objects.filter(pk=cited.source_id).exists():
+                cited.instance.save()
+            else:
+                lost.append(cited)
+        event.refresh_from_db()
+        if state != State.PUBLISHED or (may_publish and not event.publication_problem()):
+            event.state = state
+            event.save()
+        return event, lost
 
 
 @receiver(post_delete, sender=DamageEvent)

@@ -1,7 +1,10 @@
 """Every edit is kept, and a curator can go back to any earlier version."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from heritage.models import DamageEvent
 from reports.models import Citation
@@ -56,3 +59,101 @@ def test_a_deleted_citation_and_a_deleted_event_stay_in_history():
     restored = DamageEvent.history.filter(id=event_id, history_type="-").get().instance
     restored.save()
     assert DamageEvent.objects.get(pk=event_id).summary == "Blown up"
+
+
+# A deleted event can be restored from the admin
+
+
+def delete_in_admin(client, event):
+    url = reverse("admin:heritage_damageevent_delete", args=[event.pk])
+    assert client.post(url, {"post": "yes"}).status_code == 302
+
+
+def test_an_editor_restores_a_deleted_event_with_its_citations(palmyra, editor_client):
+    bel = DamageEvent.objects.get(site__slug="temple-of-bel")
+    before = {
+        "event": DamageEvent.objects.filter(pk=bel.pk).values().get(),
+        "citations": list(bel.citations.order_by("pk").values("pk", "source", "quote", "stance")),
+        "condition": bel.site.condition,
+    }
+    delete_in_admin(editor_client, bel)
+    assert not DamageEvent.objects.filter(pk=bel.pk).exists()
+    listed = editor_client.get(reverse("admin:heritage_damageevent_deleted"))
+    assert bel.summary in listed.content.decode()
+
+    url = reverse("admin:heritage_damageevent_restore", args=[bel.pk])
+    response = editor_client.post(url, follow=True)
+    assert "Restored" in response.content.decode()
+    restored = DamageEvent.objects.get(pk=bel.pk)
+    after = DamageEvent.objects.filter(pk=bel.pk).values().get()
+    for field in ("site_id", "summary", "date", "level", "state", "grade", "has_conflict"):
+        assert after[field] == before["event"][field], field
+    citations = list(restored.citations.order_by("pk").values("pk", "source", "quote", "stance"))
+    assert citations == before["citations"]
+    assert restored.site.condition == before["condition"]
+    # The restoration is in the history too, after the deletion.
+    deleted_at = restored.history.filter(history_type="-").latest("history_date").history_date
+    assert restored.history.filter(history_type="+", history_date__gt=deleted_at).exists()
+    assert bel.summary not in editor_client.get(listed.request["PATH_INFO"]).content.decode()
+
+
+def test_a_curator_brings_a_published_event_back_as_a_draft(palmyra, curator_client):
+    bel = DamageEvent.objects.get(site__slug="temple-of-bel")
+    pk = bel.pk
+    bel.delete()
+    url = reverse("admin:heritage_damageevent_restore", args=[pk])
+    curator_client.post(url)
+    assert DamageEvent.objects.get(pk=pk).state == "draft"
+
+
+def test_only_citations_deleted_with_the_event_come_back(editor_client):
+    event = make_event()
+    kept, removed_earlier = make_citation(event), make_citation(event)
+    removed_pk = removed_earlier.pk
+    removed_earlier.delete()
+    # Long enough ago not to be taken for part of the event's deletion.
+    Citation.history.filter(id=removed_pk, history_type="-").update(
+        history_date=timezone.now() - datetime.timedelta(hours=1)
+    )
+    delete_in_admin(editor_client, event)
+    editor_client.post(reverse("admin:heritage_damageevent_restore", args=[event.pk]))
+    assert list(Citation.objects.filter(event=event.pk).values_list("pk", flat=True)) == [kept.pk]
+
+
+def test_a_restore_whose_source_is_gone_says_what_was_lost(editor_client):
+    event = make_event()
+    source = make_source()
+    make_citation(event, source)
+    delete_in_admin(editor_client, event)
+    source.delete()
+    url = reverse("admin:heritage_damageevent_restore", args=[event.pk])
+    response = editor_client.post(url, follow=True)
+    assert "1 citation(s) could not come back" in response.content.decode()
+    assert DamageEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_a_restore_is_refused_when_the_site_is_gone_or_nothing_was_deleted(editor_client):
+    event = make_event()
+    site = event.site
+    url = reverse("admin:heritage_damageevent_restore", args=[event.pk])
+    response = editor_client.post(url, follow=True)
+    assert "has not been deleted" in response.content.decode()
+    delete_in_admin(editor_client, event)
+    site.delete()
+    response = editor_client.post(url, follow=True)
+    assert "restore the site first" in response.content.decode()
+    assert not DamageEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_restoring_needs_a_post_and_the_right_to_add_events(
+    editor_client, client, django_user_model
+):
+    event = make_event()
+    delete_in_admin(editor_client, event)
+    url = reverse("admin:heritage_damageevent_restore", args=[event.pk])
+    assert editor_client.get(url).status_code == 405
+    viewer = django_user_model.objects.create_user("viewer", is_staff=True)
+    client.force_login(viewer)
+    assert client.post(url).status_code == 403
+    assert client.get(reverse("admin:heritage_damageevent_deleted")).status_code == 403
+    assert not DamageEvent.objects.filter(pk=event.pk).exists()
