@@ -278,6 +278,9 @@ CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
 
+# Where `manage.py backup` writes, and `restore` keeps a copy of what it replaces.
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", BASE_DIR / "var" / "backups"))
+
 # Where `manage.py build_dump` writes the full dataset that /api/v1/dump/ serves.
 DUMP_PATH = Path(os.environ.get("DUMP_PATH", BASE_DIR / "var" / "dump" / "heritage-register.zip"))
 

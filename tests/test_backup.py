@@ -1,0 +1,284 @@
+"""manage.py backup and restore: a backup brings back every row, is consistent while the
+site writes, and a restore refuses what it cannot safely do and can itself be undone."""
+
+import io
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
+
+from heritage.models import DamageEvent, Site
+from reports.models import Citation
+from tests.helpers import make_citation, make_event, make_source
+
+# Restores happen outside the test's transaction, so each test commits for real.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parent.parent
+SUFFIX = ".sqlite3" if connection.vendor == "sqlite" else ".dump"
+
+
+@pytest.fixture
+def backups(settings, tmp_path):
+    settings.BACKUP_DIR = tmp_path / "backups"
+    return settings.BACKUP_DIR
+
+
+@pytest.fixture
+def backup_file(palmyra, backups):
+    path = backups / f"palmyra{SUFFIX}"
+    run("backup", output=path)
+    return path
+
+
+def run(command, *args, **options):
+    out = io.StringIO()
+    call_command(command, *args, stdout=out, stderr=io.StringIO(), **options)
+    return out.getvalue()
+
+
+def snapshot():
+    """Every row of every table of both apps, their edit history and the auth tables."""
+    models = [
+        model
+        for app in ("heritage", "reports", "auth")
+        for model in apps.get_app_config(app).get_models(include_auto_created=True)
+    ]
+    return {
+        model._meta.label: list(model._base_manager.order_by("pk").values()) for model in models
+    }
+
+
+def change_everything():
+    """Edits, additions and deletions after a backup, in both apps and in auth."""
+    site = Site.objects.get(slug="temple-of-bel")
+    site.name = "Renamed after the backup"
+    site.save()
+    make_citation(make_event(site, summary="Added after the backup"), make_source())
+    cited = DamageEvent.objects.filter(citations__isnull=False).first()
+    citations = Citation.objects.count()
+    cited.delete()
+    assert Citation.objects.count() < citations
+    Group.objects.create(name="added after the backup")
+    Group.objects.first().delete()
+
+
+def test_a_restore_brings_back_every_row_of_every_table(palmyra, backups, django_user_model):
+    django_user_model.objects.create_user("curator-before", password="x" * 12)
+    backup_file = backups / f"palmyra{SUFFIX}"
+    run("backup", output=backup_file)
+    before = snapshot()
+    assert before["heritage.HistoricalSite"]
+    assert before["reports.HistoricalCitation"]
+
+    change_everything()
+    django_user_model.objects.create_user("added-after")
+    django_user_model.objects.filter(username="curator-before").update(first_name="Changed")
+    assert snapshot() != before
+
+    out = run("restore", str(backup_file), yes=True)
+    after = snapshot()
+    for table, rows in before.items():
+        assert after[table] == rows, table
+    assert f"Restored {backup_file}: {Site.objects.count()} sites" in out
+
+
+def test_a_backup_is_written_under_a_timestamped_name_and_says_what_it_holds(palmyra, backups):
+    out = run("backup")
+    [path] = backups.iterdir()  # nothing half-written is left beside it
+    assert re.fullmatch(r"heritage-\d{8}T\d{6}Z" + re.escape(SUFFIX), path.name)
+    assert f"Wrote {path} (" in out
+    assert " MB): 17 sites, " in out
+    counts = [DamageEvent.objects.count(), "events", Citation.objects.count(), "citations"]
+    assert "{} {}, 21 sources, {} {}.".format(*counts) in out
+
+
+def test_a_restore_first_backs_up_what_it_replaces_so_it_can_be_undone(backup_file, backups):
+    Site.objects.filter(slug="temple-of-bel").update(name="Changed after the backup")
+    changed = snapshot()
+
+    out = run("restore", str(backup_file), yes=True)
+    [safety] = backups.glob("before-restore-*")
+    assert f"The data it replaced is in {safety}" in out
+    assert not Site.objects.filter(name="Changed after the backup").exists()
+
+    run("restore", str(safety), yes=True)
+    assert snapshot() == changed
+
+
+# Refusals: exit code 2, a reason, and the data as it was.
+
+
+def assert_refused(command, *args, reason, **options):
+    before = snapshot()
+    with pytest.raises(CommandError, match=reason) as refusal:
+        run(command, *args, **options)
+    assert refusal.value.returncode == 2
+    assert snapshot() == before
+
+
+def test_a_restore_refuses_a_missing_file(backup_file):
+    Site.objects.filter(slug="temple-of-bel").update(name="Kept")
+    assert_refused("restore", str(backup_file.with_name("missing")), yes=True, reason="no backup")
+    assert not list(backup_file.parent.glob("before-restore-*"))
+
+
+def test_a_restore_refuses_a_file_that_is_not_a_backup(backup_file, tmp_path):
+    notes = tmp_path / f"notes{SUFFIX}"
+    notes.write_text("Not a backup, only a name that looks like one.\n")
+    assert_refused("restore", str(notes), yes=True, reason="not a")
+    assert not list(backup_file.parent.glob("before-restore-*"))
+
+
+def test_a_restore_off_a_terminal_refuses_without_yes(backup_file, monkeypatch):
+    Site.objects.filter(slug="temple-of-bel").update(name="Kept")
+    monkeypatch.setattr("sys.stdin", io.StringIO())
+    assert_refused("restore", str(backup_file), reason="pass --yes")
+    assert Site.objects.filter(name="Kept").exists()
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_a_restore_on_a_terminal_asks_first(backup_file, monkeypatch):
+    Site.objects.filter(slug="temple-of-bel").update(name="Kept")
+    monkeypatch.setattr("sys.stdin", Terminal("no\n"))
+    assert_refused("restore", str(backup_file), reason="Not restored")
+
+    monkeypatch.setattr("sys.stdin", Terminal("yes\n"))
+    run("restore", str(backup_file))
+    assert not Site.objects.filter(name="Kept").exists()
+
+
+def test_a_restore_refuses_a_backup_from_a_newer_version_of_the_code(palmyra, backups):
+    recorder = MigrationRecorder(connection)
+    recorder.record_applied("heritage", "9999_from_the_future")
+    path = backups / f"newer{SUFFIX}"
+    run("backup", output=path)
+    recorder.record_unapplied("heritage", "9999_from_the_future")
+    assert_refused("restore", str(path), yes=True, reason=r"newer .*heritage\.9999_from_the_fut")
+
+
+def test_a_backup_refuses_to_overwrite_an_existing_file_without_force(backup_file):
+    written = backup_file.read_bytes()
+    Site.objects.filter(slug="temple-of-bel").update(name="Kept")
+    assert_refused("backup", output=backup_file, reason="already exists.*--force")
+    assert backup_file.read_bytes() == written
+    assert " 17 sites" in run("backup", output=backup_file, force=True)
+    assert backup_file.read_bytes() != written
+
+
+# A live SQLite file, driven by manage.py in subprocesses as a deployment would run it.
+
+
+class LiveSite:
+    """A register in an SQLite file, its backups in a folder beside it."""
+
+    def __init__(self, folder):
+        self.database = folder / "db.sqlite3"
+        (folder / "live_settings.py").write_text(
+            f"from heritage.settings import *\nBACKUP_DIR = {str(folder / 'backups')!r}\n"
+        )
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{self.database}",
+            "DJANGO_SETTINGS_MODULE": "live_settings",
+            "PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)]),
+        }
+
+    def manage(self, *args, **options):
+        command = [sys.executable, "manage.py", *args]
+        return subprocess.run(
+            command, cwd=ROOT, env=self.env, capture_output=True, text=True, **options
+        )
+
+    def count_events(self, path=None):
+        with closing(
+            sqlite3.connect(f"{(path or self.database).as_uri()}?mode=ro", uri=True)
+        ) as db:
+            assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            return db.execute("SELECT COUNT(*) FROM heritage_damageevent").fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def live_site(tmp_path_factory):
+    if connection.vendor != "sqlite":
+        pytest.skip("drives an SQLite file; pg_dump reads in one snapshot by PostgreSQL's design")
+    site = LiveSite(tmp_path_factory.mktemp("live"))
+    site.manage("migrate", "--no-input", check=True)
+    site.manage("load_palmyra", check=True)
+    return site
+
+
+WRITER = """
+import os, time
+from django.db import transaction
+from heritage.models import DamageEvent, Site
+site = Site.objects.first()
+deadline = time.monotonic() + 15
+while not os.path.exists({stop!r}) and time.monotonic() < deadline:
+    with transaction.atomic():
+        for _ in range(3):
+            DamageEvent.objects.create(site=site, summary="Meanwhile", date="2015", level="severe")
+    print(DamageEvent.objects.count(), flush=True)
+    time.sleep(0.005)  # leaves the backups some of a small machine's CPU
+"""
+
+
+def test_a_backup_taken_while_the_site_writes_holds_a_state_it_had(live_site, tmp_path):
+    # Three events a transaction: a backup torn between two commits would show a count
+    # the writer never printed.
+    committed = {live_site.count_events()}
+    stop = tmp_path / "stop"
+    writer = subprocess.Popen(
+        [sys.executable, "manage.py", "shell", "-v0", "-c", WRITER.format(stop=str(stop))],
+        cwd=ROOT,
+        env=live_site.env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        committed.add(first := int(writer.stdout.readline()))
+        backups = [tmp_path / f"during-{n}.sqlite3" for n in range(2)]
+        for path in backups:
+            result = live_site.manage("backup", "--output", str(path))
+            assert result.returncode == 0, result.stderr
+            assert f"Wrote {path}" in result.stdout
+    finally:
+        stop.touch()
+        printed, _ = writer.communicate(timeout=30)
+    assert writer.returncode == 0
+    committed.update(map(int, printed.split()))
+
+    counts = [live_site.count_events(path) for path in backups]
+    assert set(counts) <= committed
+    assert min(counts) >= first
+    assert max(committed) > max(counts), "the writer had stopped before the last backup"
+
+
+def test_a_restore_on_the_command_line_exits_2_unless_told_to_go_ahead(live_site, tmp_path):
+    path = tmp_path / "backup.sqlite3"
+    assert live_site.manage("backup", "--output", str(path)).returncode == 0
+
+    refused = live_site.manage("restore", str(path), stdin=subprocess.DEVNULL)
+    assert refused.returncode == 2
+    assert "pass --yes" in refused.stderr
+    assert not list((live_site.database.parent / "backups").glob("before-restore-*"))
+
+    restored = live_site.manage("restore", str(path), "--yes")
+    assert restored.returncode == 0, restored.stderr
+    assert f"Restored {path}: 17 sites" in restored.stdout
+    assert list((live_site.database.parent / "backups").glob("before-restore-*"))
