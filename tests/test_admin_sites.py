@@ -116,6 +116,14 @@ def test_the_site_page_shows_a_thumbnail_of_each_picture(admin_client):
             "not a picture we can read",
         ),
         (picture("GIF", name="anim.jpg"), "This is a GIF file"),
+        (
+            # PostScript, which Pillow would hand to Ghostscript to draw.
+            SimpleUploadedFile(
+                "cover.eps",
+                b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n%%EOF\n",
+            ),
+            "EPS",
+        ),
     ],
 )
 def test_a_file_that_is_not_an_accepted_picture_is_refused(admin_client, upload, message):
