@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install migrate data clean bench
+.PHONY: run test lint format install migrate data clean bench loadtest
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (see .python-version)." >&2; exit 2; }
@@ -48,6 +48,13 @@ test: install
 bench: install
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk" >&2; exit 2; }
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# 50 readers at once for a minute while a curator writes through the API, against
+# gunicorn; fails on any error. Figures into docs/benchmarks.md. Builds its demo data
+# once (var/loadtest/).
+loadtest: install
+	@command -v wrk >/dev/null || { echo "make loadtest needs wrk: apt-get install wrk" >&2; exit 2; }
+	$(BIN)/python bench/loadtest.py $(LOADTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
