@@ -59,6 +59,8 @@ def server_env(database_url):
         # Throttling stays on, as in production, at a rate the load cannot reach.
         "API_ANON_RATE": "1000000/second",
         "CONN_MAX_AGE": "600",
+        # Plain HTTP on loopback: production's redirect to HTTPS would answer every page.
+        "SECURE_SSL_REDIRECT": "false",
         "PYTHONPATH": str(ROOT),
         "LOG_LEVEL": "ERROR",
     }

@@ -279,6 +279,7 @@ class Site(models.Model):
     def current_condition(self):
         return condition_after(self.events.published())
 
+    @transaction.atomic
     def refresh_condition(self):
         """Store the condition the published events now imply. An update, not a save: a
         derived value changing is not an edit for the history."""
@@ -582,7 +583,11 @@ class DamageEvent(models.Model):
     def __str__(self):
         return f"{self.site} · {self.summary} · {self.date}"
 
+    @transaction.atomic
     def save(self, *args, **kwargs):
+        # Atomic, as Citation.save is: the grade and the site's condition are read and
+        # stored in the same transaction as the event, so a writer elsewhere cannot slip
+        # between the reading and the storing and leave them stale.
         self.date_lower, self.date_upper = edtf_bounds(self.date)
         if self.pk is None:
             self.grade = self.grade_override or Grade.UNSUPPORTED
@@ -637,6 +642,7 @@ class DamageEvent(models.Model):
         ranks = [r for r in ranks if r is not None]
         return bool(ranks) and max(ranks) - min(ranks) >= 2
 
+    @transaction.atomic
     def refresh_verification(self):
         """Store the grade and conflict flag the citations now imply. An update, not a
         save: a derived value changing is not an edit for the history."""
