@@ -23,7 +23,7 @@ from heritage.models import (
     State,
     related_count,
 )
-from reports.admin import CitationInline
+from reports.admin import CitationInline, NulSafeChangeList
 
 
 class SiteNameInline(admin.TabularInline):
@@ -57,7 +57,7 @@ class SiteImageInline(admin.StackedInline):
 
 
 @admin.register(Site)
-class SiteAdmin(SimpleHistoryAdmin):
+class SiteAdmin(NulSafeChangeList, SimpleHistoryAdmin):
     list_display = ["name", "kind", "parent", "latitude", "longitude", "event_count"]
     list_filter = ["kind", "location_precision"]
     list_select_related = ["parent"]
@@ -84,7 +84,7 @@ class SiteAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Actor)
-class ActorAdmin(SimpleHistoryAdmin):
+class ActorAdmin(NulSafeChangeList, SimpleHistoryAdmin):
     list_display = ["name"]
     search_fields = ["name", "description"]
 
@@ -118,7 +118,7 @@ class YearFilter(admin.SimpleListFilter):
 
 
 @admin.register(DamageEvent)
-class DamageEventAdmin(SimpleHistoryAdmin):
+class DamageEventAdmin(NulSafeChangeList, SimpleHistoryAdmin):
     list_display = [
         "site",
         "summary",

@@ -22,10 +22,22 @@ from django.utils.http import http_date, quote_etag
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import permissions, renderers, serializers, status, viewsets
+from rest_framework import (
+    parsers,
+    permissions,
+    renderers,
+    serializers,
+    status,
+    viewsets,
+)
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import (
+    NotFound,
+    ParseError,
+    PermissionDenied,
+    ValidationError,
+)
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.response import Response
 
 from heritage import dataset
@@ -57,6 +69,15 @@ class RecordPagination(CursorPagination):
     def get_ordering(self, request, queryset, view):
         return view.cursor_orderings[request.query_params.get("ordering", "")]
 
+    def decode_cursor(self, request):
+        cursor = super().decode_cursor(request)
+        # b64decode() skips what is not base64, so an altered cursor ("' OR 1=1 --", "%")
+        # can read as no position at all, and would answer the first page as if it were
+        # the one asked for. No cursor we hand out reads so.
+        if request.query_params.get(self.cursor_query_param) and cursor == Cursor(0, False, None):
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
+
     def paginate_queryset(self, queryset, request, view=None):
         try:
             return super().paginate_queryset(queryset, request, view)
@@ -78,6 +99,19 @@ class FastJSONRenderer(renderers.JSONRenderer):
         if self.get_indent(accepted_media_type, renderer_context or {}):
             return super().render(data, accepted_media_type, renderer_context)
         return orjson.dumps(data, default=self.encoder_class().default)
+
+
+class JSONParser(parsers.JSONParser):
+    """Writes are JSON objects, and only JSON is read: a form, multipart or text body is a
+    415 rather than read field by field (where bytes that are not UTF-8 would quietly
+    become U+FFFD). JSON nested deeper than Python's parser goes ("[[[[…") is a 400,
+    where it was a RecursionError and a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as error:
+            raise ParseError("JSON parse error - nested too deeply.") from error
 
 
 class CSVRenderer(renderers.BaseRenderer):
@@ -209,8 +243,12 @@ class RegisterViewSet(viewsets.ModelViewSet):
     may not see them."""
 
     renderer_classes = [FastJSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
+    parser_classes = [JSONParser]
     pagination_class = RecordPagination
     schema = RegisterSchema()
+    # Records are found by their id: anything else is not found before it reaches the
+    # database (PostgreSQL cannot compare a NUL character).
+    lookup_value_regex = r"[0-9]+"
     cursor_orderings = {"": ("pk",)}
     csv_filename = "records.csv"
 
@@ -224,6 +262,10 @@ class RegisterViewSet(viewsets.ModelViewSet):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # negotiation, authentication, throttles
+        if request.method in ("POST", "PUT", "PATCH") and request.stream is None:
+            # DRF reads an empty body as an empty object, whatever its Content-Type: a
+            # PATCH of nothing would answer 200 and add a version to the history.
+            raise ParseError("The body is empty: send a JSON object.")
         if request.method in ("GET", "HEAD"):
             not_modified = self.not_modified(request)
             if not_modified:
@@ -490,6 +532,9 @@ class SiteViewSet(RegisterViewSet):
     serializer_class = SiteSerializer
     filterset_class = SiteFilter
     lookup_field = "slug"
+    # A slug, as the public pages take it: anything else (a NUL, which PostgreSQL cannot
+    # compare) is not found before it reaches the database.
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
     renderer_classes = [*RegisterViewSet.renderer_classes, GeoJSONRenderer]
     cursor_orderings = {
         "": ("name", "pk"),

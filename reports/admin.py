@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.options import ActionLocation
+from django.contrib.admin.options import ActionLocation, IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -23,6 +23,19 @@ from reports.models import (
     Stance,
     site_gazetteer,
 )
+
+
+class NulSafeChangeList:
+    """ModelAdmin mixin. PostgreSQL cannot compare text with a NUL character, so a list
+    filter or search holding one (?kind=%00) is an error there when the list is read, a
+    500. Such a request is answered as the admin answers any filter it cannot apply:
+    with the whole list (?e=1)."""
+
+    def get_changelist_instance(self, request):
+        query = request.GET.lists()
+        if any("\x00" in key + "".join(values) for key, values in query):
+            raise IncorrectLookupParameters
+        return super().get_changelist_instance(request)
 
 
 class CitationInlineFormSet(BaseInlineFormSet):
@@ -152,7 +165,7 @@ class SourceForm(forms.ModelForm):
 
 
 @admin.register(Source)
-class SourceAdmin(SimpleHistoryAdmin):
+class SourceAdmin(NulSafeChangeList, SimpleHistoryAdmin):
     form = SourceForm
     list_display = [
         "title", "publisher", "kind", "published", "language", "event_count", "claims_to_review",
@@ -318,7 +331,7 @@ class CitationForm(forms.ModelForm):
 
 
 @admin.register(Citation)
-class CitationAdmin(SimpleHistoryAdmin):
+class CitationAdmin(NulSafeChangeList, SimpleHistoryAdmin):
     form = CitationForm
     list_display = ["event", "source", "stance", "basis", "claimed_level", "claimed_date"]
     list_filter = ["stance", "basis", "source__kind"]

@@ -12,6 +12,9 @@ import re
 import unicodedata
 from html.parser import HTMLParser
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
 MAX_BYTES = 2 * 1024 * 1024
 SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
 
@@ -175,9 +178,22 @@ def read_article(data, name=""):
     if "\x00" in text:
         raise ArticleError("This file is not text (it holds NUL characters).")
     url_line = URL_LINE.search(text[:1500])
+    found = [url.strip(), url_line.group(1) if url_line else ""]
     return Article(
         text=text,
         title=title[:500],
         published=byline_date(text),
-        url=url or (url_line.group(1) if url_line else ""),
+        url=next((address for address in found if is_web_address(address)), ""),
     )
+
+
+def is_web_address(url):
+    """Whether `url` is an address a source may keep (http or https, as the model's
+    field checks). A page's og:url is whatever its author wrote: `manage.py ingest`
+    stores the URL without the model's checks, so "javascript:…" would become the
+    "Original" link on the source's public page."""
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        return False
+    return len(url) <= 1000  # Source.url's max_length
