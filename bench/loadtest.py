@@ -39,10 +39,9 @@ from bench.run import (  # noqa: E402
     free_port,
     log,
     machine,
-    manage,
-    refresh,
     serve,
     server_env,
+    sqlite_database,
 )
 
 VAR = ROOT / "var" / "loadtest"
@@ -107,22 +106,7 @@ def remaining(deadline):
 
 
 def base_database():
-    VAR.mkdir(parents=True, exist_ok=True)
-    name = "register-{sites}-{events}-{sources}-{citations}".format(**SIZES) + f"-{SEED}"
-    path, done = VAR / f"{name}.sqlite3", VAR / f"{name}.built"
-    url = f"sqlite:///{path}"
-    if not done.exists():
-        for stale in VAR.glob(f"{name}.sqlite3*"):
-            stale.unlink()
-        log(f"Building the demo data in {path.relative_to(ROOT)} (once) …")
-        env = server_env(url)
-        manage(env, "migrate", "--no-input", "-v0")
-        arguments = [f"--{name}={count}" for name, count in SIZES.items()]
-        manage(env, "generate_demo", *arguments, f"--seed={SEED}", "--no-progress")
-        done.touch()
-    else:
-        refresh(url)
-    return path
+    return sqlite_database(VAR, SIZES)[1]
 
 
 def run_copy(base):

@@ -73,16 +73,17 @@ def manage(env, *args):
 # The data, built once
 
 
-def sqlite_database():
-    """The SQLite file with the demo data, built if missing or incomplete."""
-    VAR.mkdir(parents=True, exist_ok=True)
-    name = "register-{sites}-{events}-{sources}-{citations}".format(**SIZES) + f"-{SEED}"
-    path, done = VAR / f"{name}.sqlite3", VAR / f"{name}.built"
+def sqlite_database(folder=VAR, sizes=SIZES):
+    """The SQLite file with the demo data of these `sizes`, built in `folder` if missing
+    or incomplete."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = "register-{sites}-{events}-{sources}-{citations}".format(**sizes) + f"-{SEED}"
+    path, done = folder / f"{name}.sqlite3", folder / f"{name}.built"
     url = f"sqlite:///{path}"
     if not done.exists():
-        for stale in VAR.glob(f"{name}.sqlite3*"):
+        for stale in folder.glob(f"{name}.sqlite3*"):
             stale.unlink()
-        build(url)
+        build(url, sizes)
         done.touch()
     else:
         refresh(url)
@@ -128,13 +129,13 @@ def postgres_database():
     return POSTGRES_URL
 
 
-def build(url):
+def build(url, sizes=SIZES):
     log(f"Building the demo data in {url} (once) …")
     env = server_env(url)
     manage(env, "migrate", "--no-input", "-v0")
     started = time.perf_counter()
-    arguments = [f"--{name}={count}" for name, count in SIZES.items()]
-    manage(env, "generate_demo", *arguments, f"--seed={SEED}")
+    arguments = [f"--{name}={count}" for name, count in sizes.items()]
+    manage(env, "generate_demo", *arguments, f"--seed={SEED}", "--no-progress")
     log(f"Built in {time.perf_counter() - started:.0f} s.")
 
 
