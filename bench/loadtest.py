@@ -42,6 +42,7 @@ from bench.run import (  # noqa: E402
     serve,
     server_env,
     sqlite_database,
+    write_docs,
 )
 
 VAR = ROOT / "var" / "loadtest"
@@ -470,15 +471,6 @@ def report(figures, curator, found, setup, paths_served, cache_url):
     return "\n".join(lines)
 
 
-def write_docs(text):
-    current = DOCS.read_text(encoding="utf-8") if DOCS.exists() else ""
-    if START not in current:
-        current = current.rstrip("\n") + "\n" + SECTION
-    before, rest = current.split(START, 1)
-    after = rest.split(END, 1)[1]
-    DOCS.write_text(f"{before}{START}\n{text}\n{END}{after}", encoding="utf-8")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("LOADTEST_SECONDS", 60)))
@@ -544,7 +536,7 @@ def main():
         errors = (folder / "error.log").read_text(errors="replace").strip().splitlines()[-20:]
         sys.exit("make loadtest failed:\n- " + "\n- ".join(failures + errors))
     if not options.no_docs:
-        write_docs(text)
+        write_docs(text, START, END, SECTION)
         log(f"Written into {DOCS.relative_to(ROOT)}.")
 
 

@@ -449,13 +449,15 @@ def machine(postgres_url):
     return "\n".join(lines)
 
 
-def write_docs(text):
-    current = DOCS.read_text(encoding="utf-8") if DOCS.exists() else f"{START}\n{END}\n"
-    if START not in current:
-        current += f"\n{START}\n{END}\n"
-    before, rest = current.split(START, 1)
-    after = rest.split(END, 1)[1]
-    DOCS.write_text(f"{before}{START}\n{text}\n{END}{after}", encoding="utf-8")
+def write_docs(text, start=START, end=END, section=None):
+    """Put `text` between the `start` and `end` markers of docs/benchmarks.md, adding
+    `section` (which holds them) at its end when they are not there yet."""
+    current = DOCS.read_text(encoding="utf-8") if DOCS.exists() else ""
+    if start not in current:
+        current = current.rstrip("\n") + "\n" + (section or f"\n{start}\n{end}\n")
+    before, rest = current.split(start, 1)
+    after = rest.split(end, 1)[1]
+    DOCS.write_text(f"{before}{start}\n{text}\n{end}{after}", encoding="utf-8")
 
 
 def main():
