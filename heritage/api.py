@@ -708,11 +708,11 @@ class DamageEventViewSet(RegisterViewSet):
     csv_table = "events"
 
     def get_queryset(self):
-        events = DamageEvent.objects.all() if self.action == "list" else self.timeline()
+        # A list reads plain values (paginate_queryset); one event, model instances.
+        events = DamageEvent.objects.all()
+        if self.action != "list":
+            events = events.for_timeline()
         return events if self.sees_unpublished() else events.published()
-
-    def timeline(self):
-        return DamageEvent.objects.for_timeline()
 
     def paginate_queryset(self, queryset):
         if self.action == "list" and self.request.accepted_renderer.format != "csv":

@@ -713,9 +713,15 @@ class DamageEvent(models.Model):
             history_date__gte=record.history_date - CASCADE_WINDOW,
             history_date__lte=record.history_date + CASCADE_WINDOW,
         ).exclude(id__in=citation.objects.values("pk"))
+        deleted_with_it = list(deleted_with_it.order_by("id"))
+        sources = set(
+            source.objects.filter(pk__in={c.source_id for c in deleted_with_it}).values_list(
+                "pk", flat=True
+            )
+        )
         lost = []
-        for cited in deleted_with_it.order_by("id"):
-            if source.objects.filter(pk=cited.source_id).exists():
+        for cited in deleted_with_it:
+            if cited.source_id in sources:
                 cited.instance.save()
             else:
                 lost.append(cited)

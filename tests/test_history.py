@@ -157,3 +157,21 @@ def test_restoring_needs_a_post_and_the_right_to_add_events(
     assert client.post(url).status_code == 403
     assert client.get(reverse("admin:heritage_damageevent_deleted")).status_code == 403
     assert not DamageEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_the_deleted_events_page_costs_the_same_queries_however_many(
+    editor_client, django_assert_num_queries
+):
+    for _ in range(3):
+        delete_in_admin(editor_client, make_event())
+    url = reverse("admin:heritage_damageevent_deleted")
+    # session, user, the user's and the group's permissions, the deleted records with
+    # their authors
+    with django_assert_num_queries(5):
+        first = editor_client.get(url)
+    for _ in range(3):
+        delete_in_admin(editor_client, make_event())
+    with django_assert_num_queries(5):
+        again = editor_client.get(url)
+    assert again.content.decode().count("Restore</button>") == 6
+    assert first.content.decode().count("Restore</button>") == 3
