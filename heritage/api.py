@@ -331,6 +331,15 @@ class RegisterViewSet(viewsets.ModelViewSet):
             return self.get_paginated_response(self.list_rows(page))
         return super().list(request, *args, **kwargs)
 
+    def retrieve(self, request, *args, **kwargs):
+        if request.accepted_renderer.format == "csv":
+            # One record in the list's columns, so that it reads like a row of the export
+            # (a nested citation would otherwise become a Python repr in a cell).
+            record = self.get_object()
+            header, rows = self.csv_rows(self.get_queryset().filter(pk=record.pk))
+            return stream_csv(header, rows, f"{self.basename}-{record.pk}.csv")
+        return super().retrieve(request, *args, **kwargs)
+
     # Lists that pages are pulled from at scale build their rows from plain values
     # (see DamageEventViewSet.list_rows) rather than through the serializer; others
     # leave this None.
@@ -395,6 +404,9 @@ class RegisterViewSet(viewsets.ModelViewSet):
 
 
 CSV_RESPONSE = OpenApiResponse(OpenApiTypes.STR, description="Every matching row, as CSV.")
+CSV_RECORD = OpenApiResponse(
+    OpenApiTypes.STR, description="The record as one CSV row, in the list's columns."
+)
 
 GEOJSON_FEATURE = {
     "type": "object",
@@ -521,6 +533,7 @@ def site_feature(site, request):
         responses={
             (200, "application/json"): SiteSerializer,
             (200, "application/geo+json"): OpenApiResponse(GEOJSON_FEATURE),
+            (200, "text/csv"): CSV_RECORD,
         }
     ),
 )
@@ -689,7 +702,13 @@ def drf_datetime(value):
             (200, "application/json"): DamageEventSerializer,
             (200, "text/csv"): CSV_RESPONSE,
         }
-    )
+    ),
+    retrieve=extend_schema(
+        responses={
+            (200, "application/json"): DamageEventSerializer,
+            (200, "text/csv"): CSV_RECORD,
+        }
+    ),
 )
 class DamageEventViewSet(RegisterViewSet):
     """Damage events, each with its site and its citations. Anonymous readers see

@@ -13,7 +13,7 @@ from rest_framework import renderers, serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from heritage.api import CSV_RESPONSE, ModelValidation, RegisterViewSet
+from heritage.api import CSV_RECORD, CSV_RESPONSE, ModelValidation, RegisterViewSet
 from heritage.dataset import iso_bound
 from heritage.dates import edtf_bounds
 from heritage.models import DamageEvent, State
@@ -167,6 +167,7 @@ CSL_ITEMS = {
         responses={
             (200, "application/json"): SourceSerializer,
             (200, "application/vnd.citationstyles.csl+json"): OpenApiResponse(CSL_ITEMS),
+            (200, "text/csv"): CSV_RECORD,
         }
     ),
 )
@@ -245,7 +246,10 @@ class CitationSerializer(ModelValidation, serializers.ModelSerializer):
 @extend_schema_view(
     list=extend_schema(
         responses={(200, "application/json"): CitationSerializer, (200, "text/csv"): CSV_RESPONSE}
-    )
+    ),
+    retrieve=extend_schema(
+        responses={(200, "application/json"): CitationSerializer, (200, "text/csv"): CSV_RECORD}
+    ),
 )
 class CitationViewSet(RegisterViewSet):
     """Citations: one source's claim about one event, in its words."""

@@ -40,6 +40,24 @@ def test_the_csv_is_chosen_by_accept_header_too(api):
     assert 'filename="sites.csv"' in response["Content-Disposition"]
 
 
+@pytest.mark.parametrize(
+    ("path", "table"),
+    [("/api/v1/events/{event}/", "events"), ("/api/v1/sites/temple-of-bel/", "sites"),
+     ("/api/v1/sources/{source}/", "sources"), ("/api/v1/citations/{citation}/", "citations")],
+)  # fmt: skip
+def test_one_records_csv_is_one_row_in_the_lists_columns(api, path, table):
+    from heritage import dataset
+
+    event = DamageEvent.objects.published().get(site__slug="temple-of-bel")
+    citation = event.citations.first()
+    url = path.format(event=event.pk, source=citation.source_id, citation=citation.pk)
+    response = api.get(url, {"format": "csv"})
+    rows = read_csv(response)
+    assert len(rows) == 1
+    assert list(rows[0]) == dataset.header(table)
+    assert not any(value.startswith(("[{", "{'", "[OrderedDict")) for value in rows[0].values())
+
+
 def test_the_csv_keeps_the_filters(api):
     rows = read_csv(api.get("/api/v1/events/", {"format": "csv", "grade": "weak"}))
     assert [r["site_slug"] for r in rows] == ["palmyra-castle"]
