@@ -221,7 +221,7 @@ class Site(models.Model):
         validators=[RegexValidator(r"^[1-9]\d*$", "A Pleiades ID is a number, like 668331.")],
     )
     created = models.DateTimeField(auto_now_add=True)
-    # Indexed: every API answer's ETag reads the newest (api.data_stamp).
+    # Indexed: every API answer's ETag reads the newest (api/conditional.py, data_stamp).
     updated = models.DateTimeField(auto_now=True, db_index=True)
     history = HistoricalRecords(excluded_fields=["condition"])
 

@@ -5,7 +5,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from heritage import api, views
+from heritage import views
+from heritage.api import views as api
 from reports import api as reports_api
 
 admin.site.site_header = "Heritage damage register"

@@ -1,4 +1,4 @@
-"""The API's sources and citations (the shared machinery is in heritage/api.py)."""
+"""The API's sources and citations (the shared machinery is in heritage/api/)."""
 
 import datetime
 
@@ -13,7 +13,9 @@ from rest_framework import renderers, serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from heritage.api import CSV_RECORD, CSV_RESPONSE, ModelValidation, RegisterViewSet
+from heritage.api.schema import CSV_RECORD, CSV_RESPONSE
+from heritage.api.serializers import ModelValidation
+from heritage.api.views import RegisterViewSet
 from heritage.dataset import iso_bound
 from heritage.dates import edtf_bounds
 from heritage.models import DamageEvent, State

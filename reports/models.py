@@ -296,7 +296,7 @@ class Citation(models.Model):
     claimed_upper = models.DateField(null=True, blank=True, editable=False)
     note = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
-    # Indexed: every API answer's ETag reads the newest (api.data_stamp).
+    # Indexed: every API answer's ETag reads the newest (api/conditional.py, data_stamp).
     updated = models.DateTimeField(auto_now=True, db_index=True)
     history = HistoricalRecords()
 

@@ -1,0 +1,144 @@
+"""Conditional GET and kept answers: what makes a repeated request cheap."""
+
+import datetime
+import functools
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.http import http_date, quote_etag
+from rest_framework import (
+    renderers,
+)
+from rest_framework.exceptions import (
+    ParseError,
+)
+from rest_framework.response import Response
+
+
+def _as_datetime(value):
+    # SQLite answers a raw MAX() of a datetime column with its text.
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, datetime.UTC)
+
+
+def data_stamp():
+    """What changes whenever anything the API shows may have, and when it last did: the
+    newest entry of every table's edit history (each save and each deletion writes one,
+    names and actors included) and each table's newest `updated` (derived grades and
+    conditions move it). One query, on indexed columns."""
+    sql, stamp_count = data_stamp_sql(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        row = cursor.fetchone()
+    latest = [_as_datetime(value) for value in row[stamp_count:] if value is not None]
+    return row, max(latest, default=None)
+
+
+@functools.cache
+def data_stamp_sql(vendor):
+    # Built once: finding the history tables through their managers costs more than
+    # the query.
+    from heritage.models import Actor, DamageEvent, Site, SiteImage, SiteName
+    from reports.models import Citation, Source
+
+    quote = connection.ops.quote_name
+    stamps, moments = [], []
+    for model in (Site, SiteName, SiteImage, Actor, DamageEvent, Source, Citation):
+        history = quote(model.history.model._meta.db_table)
+        stamps.append(f"(SELECT MAX(history_id) FROM {history})")
+        moments.append(f"(SELECT MAX(history_date) FROM {history})")
+    for model in (Site, DamageEvent, Source, Citation):
+        moments.append(f"(SELECT MAX(updated) FROM {quote(model._meta.db_table)})")
+    return "SELECT " + ", ".join(stamps + moments), len(stamps)
+
+
+class Answered(Exception):
+    """Raised by RegisterViewSet.initial() to answer before any work is done: 304 Not
+    Modified, or an answer kept from an identical request."""
+
+    def __init__(self, response):
+        self.response = response
+
+
+class ConditionalAnswers:
+    """ViewSet mixin: an ETag and Last-Modified on every read, 304 when nothing changed,
+    caching headers, and anonymous answers kept for the next identical request."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # negotiation, authentication, throttles
+        if request.method in ("POST", "PUT", "PATCH") and request.stream is None:
+            # DRF reads an empty body as an empty object, whatever its Content-Type: a
+            # PATCH of nothing would answer 200 and add a version to the history.
+            raise ParseError("The body is empty: send a JSON object.")
+        if request.method in ("GET", "HEAD"):
+            not_modified = self.not_modified(request)
+            if not_modified:
+                raise Answered(not_modified)
+            if self.keeps_answer(request):
+                kept = cache.get(self.answer_key(request))
+                if kept is not None:
+                    content, content_type = kept
+                    raise Answered(HttpResponse(content, content_type=content_type))
+
+    def keeps_answer(self, request):
+        """Whether this answer is kept for the next identical request: anonymous JSON
+        answers, which the ETag (data stamp, address, format) identifies exactly, so a
+        kept one is never stale. Keeping them makes a popular page cost a cache read."""
+        return (
+            settings.API_CACHE_SECONDS > 0
+            and not request.user.is_authenticated
+            and getattr(request, "accepted_renderer", None) is not None
+            and isinstance(request.accepted_renderer, renderers.JSONRenderer)
+        )
+
+    def answer_key(self, request):
+        return "api-answer:" + self.validators(request)[0]
+
+    def keep_answer(self, request, response):
+        if not (
+            response.status_code == 200
+            and isinstance(response, Response)
+            and self.keeps_answer(request)
+        ):
+            return
+        response.render()
+        if len(response.content) <= settings.API_CACHE_MAX_BYTES:
+            kept = (response.content, response["Content-Type"])
+            cache.set(self.answer_key(request), kept, settings.API_CACHE_SECONDS)
+
+    def validators(self, request):
+        """The ETag and Last-Modified of this request's answer."""
+        if not hasattr(self, "_validators"):
+            row, latest = data_stamp()
+            reader = f"{request.user.pk}" if request.user.is_authenticated else "anonymous"
+            accepted = getattr(request, "accepted_media_type", "")
+            # The whole address, host included: answers hold absolute URLs.
+            key = repr((row, request.build_absolute_uri(), accepted, reader))
+            self._validators = (quote_etag(hashlib.sha256(key.encode()).hexdigest()[:32]), latest)
+        return self._validators
+
+    def not_modified(self, request):
+        etag, latest = self.validators(request)
+        return get_conditional_response(
+            request._request, etag=etag, last_modified=int(latest.timestamp()) if latest else None
+        )
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method == "GET":
+            self.keep_answer(request, response)
+        if request.method in ("GET", "HEAD") and response.status_code in (200, 304):
+            etag, latest = self.validators(request)
+            response["ETag"] = etag
+            if latest:
+                response["Last-Modified"] = http_date(latest.timestamp())
+            anonymous = not request.user.is_authenticated
+            response["Cache-Control"] = "public, max-age=60" if anonymous else "private, no-cache"
+            patch_vary_headers(response, ["Accept", "Cookie", "Authorization"])
+        return response

@@ -1,0 +1,345 @@
+"""The API's endpoints: sites, events and the full download."""
+
+from django.conf import settings
+from django.db.models import ProtectedError
+from django.http import FileResponse
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date, quote_etag
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import (
+    permissions,
+    renderers,
+    status,
+    viewsets,
+)
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.exceptions import (
+    PermissionDenied,
+    ValidationError,
+)
+from rest_framework.response import Response
+
+from heritage import dataset
+from heritage.api.conditional import Answered, ConditionalAnswers
+from heritage.api.pagination import RecordPagination
+from heritage.api.renderers import (
+    CSVRenderer,
+    FastJSONRenderer,
+    GeoJSONRenderer,
+    JSONParser,
+    site_feature,
+    stream_csv,
+)
+from heritage.api.schema import (
+    CSV_RECORD,
+    CSV_RESPONSE,
+    GEOJSON_COLLECTION,
+    GEOJSON_FEATURE,
+    RegisterSchema,
+)
+from heritage.api.serializers import (
+    CITATION_RELATED,
+    CITATION_VALUES,
+    EVENT_RELATED,
+    EVENT_VALUES,
+    DamageEventSerializer,
+    SiteSerializer,
+    drf_datetime,
+    url_pattern,
+)
+from heritage.dataset import iso_bound
+from heritage.dates import describe_edtf
+from heritage.filters import DamageEventFilter, SiteFilter
+from heritage.models import (
+    GRADE_EXPLANATIONS,
+    DamageEvent,
+    Site,
+    State,
+)
+from reports.models import Citation
+
+
+class RegisterViewSet(ConditionalAnswers, viewsets.ModelViewSet):
+    """Conditional GET (an ETag and Last-Modified, and 304 when nothing changed),
+    caching headers, CSV for every list, and unpublished records kept from anyone who
+    may not see them."""
+
+    renderer_classes = [FastJSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
+    parser_classes = [JSONParser]
+    pagination_class = RecordPagination
+    schema = RegisterSchema()
+    # Records are found by their id: anything else is not found before it reaches the
+    # database (PostgreSQL cannot compare a NUL character).
+    lookup_value_regex = r"[0-9]+"
+    cursor_orderings = {"": ("pk",)}
+    csv_filename = "records.csv"
+
+    def sees_unpublished(self):
+        return self.request.user.has_perm("heritage.view_damageevent")
+
+    csv_table = None  # the table of heritage/dataset.py this endpoint exports
+
+    def csv_rows(self, queryset):
+        return dataset.header(self.csv_table), dataset.rows(queryset, self.csv_table)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, Answered):
+            return exc.response
+        # Errors are JSON whatever format was asked for: a CSV of an error helps nobody.
+        self.request.accepted_renderer = FastJSONRenderer()
+        self.request.accepted_media_type = FastJSONRenderer.media_type
+        return super().handle_exception(exc)
+
+    def filter_queryset(self, queryset):
+        ordering = self.request.query_params.get("ordering", "")
+        if ordering not in self.cursor_orderings:
+            choices = ", ".join(sorted(name for name in self.cursor_orderings if name))
+            raise ValidationError({"ordering": [f"Sort by one of: {choices}."]})
+        filters = getattr(self, "filterset_class", None)
+        if filters and not set(self.request.query_params) & set(filters.base_filters):
+            # Nothing to filter by: building and validating the filter form would cost
+            # a page of plain rows as much again.
+            return queryset
+        return super().filter_queryset(queryset)
+
+    def list(self, request, *args, **kwargs):
+        if request.accepted_renderer.format == "csv":
+            header, rows = self.csv_rows(self.filter_queryset(self.get_queryset()))
+            return stream_csv(header, rows, self.csv_filename)
+        if self.list_rows is not None:
+            page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+            return self.get_paginated_response(self.list_rows(page))
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        if request.accepted_renderer.format == "csv":
+            # One record in the list's columns, so that it reads like a row of the export
+            # (a nested citation would otherwise become a Python repr in a cell).
+            record = self.get_object()
+            header, rows = self.csv_rows(self.get_queryset().filter(pk=record.pk))
+            return stream_csv(header, rows, f"{self.basename}-{record.pk}.csv")
+        return super().retrieve(request, *args, **kwargs)
+
+    # Lists that pages are pulled from at scale build their rows from plain values
+    # (see DamageEventViewSet.list_rows) rather than through the serializer; others
+    # leave this None.
+    list_rows = None
+
+    def destroy(self, request, *args, **kwargs):
+        try:
+            return super().destroy(request, *args, **kwargs)
+        except ProtectedError as error:
+            cited = len(error.protected_objects)
+            return Response(
+                {"detail": f"This record is cited {cited} time(s) and cannot be deleted."},
+                status=status.HTTP_409_CONFLICT,
+            )
+
+    def check_editable(self, *records):
+        """The admin's rule: curators change drafts and their evidence; once an event is
+        sent for review, only an editor may."""
+        for record in records:
+            if record is not None and not record.editable_by(self.request.user):
+                raise PermissionDenied(
+                    "Only an editor may change this: it is, or is evidence for, an event "
+                    "under review or published."
+                )
+
+    def check_may_publish(self, new_state):
+        if new_state == State.PUBLISHED and not self.request.user.has_perm(
+            "heritage.publish_damageevent"
+        ):
+            raise PermissionDenied("Only an editor may publish an event.")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses={
+            (200, "application/json"): SiteSerializer,
+            (200, "application/geo+json"): OpenApiResponse(
+                GEOJSON_COLLECTION, description="Every matching site (RFC 7946)."
+            ),
+            (200, "text/csv"): CSV_RESPONSE,
+        }
+    ),
+    retrieve=extend_schema(
+        responses={
+            (200, "application/json"): SiteSerializer,
+            (200, "application/geo+json"): OpenApiResponse(GEOJSON_FEATURE),
+            (200, "text/csv"): CSV_RECORD,
+        }
+    ),
+)
+class SiteViewSet(RegisterViewSet):
+    """Sites: monuments and places, each with its current condition. Add `?format=geojson`
+    for every matching site as GeoJSON (RFC 7946, for QGIS), or `?format=csv`."""
+
+    queryset = Site.objects.with_record().select_related("parent").prefetch_related("names")
+    serializer_class = SiteSerializer
+    filterset_class = SiteFilter
+    lookup_field = "slug"
+    # A slug, as the public pages take it: anything else (a NUL, which PostgreSQL cannot
+    # compare) is not found before it reaches the database.
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+    renderer_classes = [*RegisterViewSet.renderer_classes, GeoJSONRenderer]
+    cursor_orderings = {
+        "": ("name", "pk"),
+        "name": ("name", "pk"),
+        "-name": ("-name", "-pk"),
+        "updated": ("updated", "pk"),
+        "-updated": ("-updated", "-pk"),
+    }
+    csv_filename = "sites.csv"
+    csv_table = "sites"
+
+    def list(self, request, *args, **kwargs):
+        if request.accepted_renderer.format == "geojson":
+            sites = self.filter_queryset(self.get_queryset()).prefetch_related(None)
+            features = [site_feature(site, request) for site in sites.iterator(chunk_size=2000)]
+            return Response({"type": "FeatureCollection", "features": features})
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        if request.accepted_renderer.format == "geojson":
+            return Response(site_feature(self.get_object(), request))
+        return super().retrieve(request, *args, **kwargs)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses={
+            (200, "application/json"): DamageEventSerializer,
+            (200, "text/csv"): CSV_RESPONSE,
+        }
+    ),
+    retrieve=extend_schema(
+        responses={
+            (200, "application/json"): DamageEventSerializer,
+            (200, "text/csv"): CSV_RECORD,
+        }
+    ),
+)
+class DamageEventViewSet(RegisterViewSet):
+    """Damage events, each with its site and its citations. Anonymous readers see
+    published events only; `state` filters for curators."""
+
+    serializer_class = DamageEventSerializer
+    filterset_class = DamageEventFilter
+    cursor_orderings = {
+        "": ("date_lower", "pk"),
+        "date": ("date_lower", "pk"),
+        "-date": ("-date_lower", "-pk"),
+        "updated": ("updated", "pk"),
+        "-updated": ("-updated", "-pk"),
+    }
+    csv_filename = "events.csv"
+    csv_table = "events"
+
+    def get_queryset(self):
+        # A list reads plain values (paginate_queryset); one event, model instances.
+        events = DamageEvent.objects.all()
+        if self.action != "list":
+            events = events.for_timeline()
+        return events if self.sees_unpublished() else events.published()
+
+    def paginate_queryset(self, queryset):
+        if self.action == "list" and self.request.accepted_renderer.format != "csv":
+            queryset = queryset.values(*EVENT_VALUES, **EVENT_RELATED)
+        return super().paginate_queryset(queryset)
+
+    def list_rows(self, events):
+        """The serializer's representation of each event, from two queries of plain
+        values: at a hundred events with their citations it takes a tenth of the time
+        of model instances through DamageEventSerializer. tests/test_api_scale.py holds
+        the two to the same output."""
+        request = self.request
+        event_url = url_pattern(request, "api:event-detail")
+        site_url = url_pattern(request, "heritage:site-detail")
+        citations = {}
+        for citation in (
+            Citation.objects.filter(event_id__in=[event["id"] for event in events])
+            .order_by("event", "id")
+            .values(*CITATION_VALUES, **CITATION_RELATED)
+        ):
+            citations.setdefault(citation["event_id"], []).append(
+                {
+                    "id": citation["id"],
+                    "source": citation["source_id"],
+                    "source_title": citation["source_title"],
+                    "publisher": citation["source_publisher"],
+                    "published": citation["source_published"],
+                    "quote": citation["quote"],
+                    "locator": citation["locator"],
+                    "stance": citation["stance"],
+                    "basis": citation["basis"],
+                    "claimed_level": citation["claimed_level"],
+                    "claimed_date": citation["claimed_date"],
+                    "claimed_lower": iso_bound(citation["claimed_lower"]),
+                    "claimed_upper": iso_bound(citation["claimed_upper"]),
+                    "note": citation["note"],
+                }
+            )
+        return [
+            {
+                "id": event["id"],
+                "url": event_url(event["id"]),
+                "page": site_url(event["site_slug"]) + f"#event-{event['id']}",
+                "site": event["site_slug"],
+                "site_name": event["site_name"],
+                "kind": event["kind"],
+                "summary": event["summary"],
+                "date": event["date"],
+                "date_lower": iso_bound(event["date_lower"]),
+                "date_upper": iso_bound(event["date_upper"]),
+                "date_text": describe_edtf(event["date"]),
+                "level": event["level"],
+                "extent": event["extent"],
+                "cause": event["cause"],
+                "actor": event["actor_name"],
+                "condition_after": event["condition_after"],
+                "description": event["description"],
+                "state": event["state"],
+                "grade": event["grade"],
+                "grade_explanation": GRADE_EXPLANATIONS.get(event["grade"], ""),
+                "grade_override": event["grade_override"],
+                "grade_override_reason": event["grade_override_reason"],
+                "has_conflict": event["has_conflict"],
+                "citations": citations.get(event["id"], []),
+                "created": drf_datetime(event["created"]),
+                "updated": drf_datetime(event["updated"]),
+            }
+            for event in events
+        ]
+
+    def perform_destroy(self, instance):
+        self.check_editable(instance)
+        instance.delete()
+
+
+@extend_schema(
+    responses={
+        (200, "application/zip"): OpenApiResponse(
+            OpenApiTypes.BINARY, description="The published register as a zip."
+        ),
+        404: OpenApiResponse(description="Not built yet."),
+    }
+)
+@api_view(["GET"])
+@permission_classes([permissions.AllowAny])
+def dump(request):
+    """The whole published register as one zip: a CSV per table, one JSON file, a data
+    dictionary and CITATION.cff. Rebuilt by `manage.py build_dump`."""
+    path = settings.DUMP_PATH
+    if not path.exists():
+        return Response(
+            {"detail": "The dataset has not been built yet: run `manage.py build_dump`."},
+            status=status.HTTP_404_NOT_FOUND,
+        )
+    built = int(path.stat().st_mtime)
+    etag = quote_etag(f"{built}-{path.stat().st_size}")
+    not_modified = get_conditional_response(request._request, etag=etag, last_modified=built)
+    response = not_modified or FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+    response["ETag"], response["Last-Modified"] = etag, http_date(built)
+    response["Cache-Control"] = "public, max-age=300"
+    return response
