@@ -1,29 +1,35 @@
 import datetime
 import re
 
+from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin import helpers
+from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
 from django.db.models.functions import ExtractYear
 from django.http import HttpResponseNotAllowed
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
+from heritage import workflow
+from heritage.admin_workflow import RecordAdmin, pending_table
 from heritage.dates import EARLIEST, LATEST
 from heritage.models import (
     GRADE_EXPLANATIONS,
     Actor,
     DamageEvent,
+    PendingChange,
     Site,
     SiteImage,
     SiteName,
     State,
     related_count,
 )
-from reports.admin import CitationInline, NulSafeChangeList
+from reports.admin import CitationInline
+from reports.models import Citation, Claim, ClaimStatus
 
 
 class SiteNameInline(admin.TabularInline):
@@ -57,7 +63,7 @@ class SiteImageInline(admin.StackedInline):
 
 
 @admin.register(Site)
-class SiteAdmin(NulSafeChangeList, SimpleHistoryAdmin):
+class SiteAdmin(RecordAdmin):
     list_display = ["name", "kind", "parent", "latitude", "longitude", "event_count"]
     list_filter = ["kind", "location_precision"]
     list_select_related = ["parent"]
@@ -84,7 +90,7 @@ class SiteAdmin(NulSafeChangeList, SimpleHistoryAdmin):
 
 
 @admin.register(Actor)
-class ActorAdmin(NulSafeChangeList, SimpleHistoryAdmin):
+class ActorAdmin(RecordAdmin):
     list_display = ["name"]
     search_fields = ["name", "description"]
 
@@ -117,8 +123,51 @@ class YearFilter(admin.SimpleListFilter):
         return queryset.overlapping(datetime.date(year, 1, 1), datetime.date(year, 12, 31))
 
 
+class StepActionForm(helpers.ActionForm):
+    """The event list's actions take a reason, as every step does."""
+
+    reason = forms.CharField(
+        required=False,
+        label="Reason",
+        widget=forms.TextInput(attrs={"size": 40, "placeholder": "Why (kept in the history)"}),
+    )
+
+
+class StepForm(forms.Form):
+    step = forms.ChoiceField(choices=[(s.name, s.label) for s in workflow.TRANSITIONS])
+    reason = forms.CharField(max_length=500)
+    version = forms.IntegerField()
+
+
+def take_steps(request, events, target, reason):
+    """Take each event to `target` in a transaction of its own: those allowed proceed,
+    and each refused one is named with why. Returns (done, refused)."""
+    done, refused = [], []
+    for event in events:
+        try:
+            workflow.transition(event, target, request.user, reason)
+        except workflow.Refused as error:
+            refused.append(f"“{event}”: {' '.join(error.messages)}")
+        else:
+            done.append(event)
+    return done, refused
+
+
+def report_steps(admin_view, request, done, refused, what):
+    if done:
+        admin_view.message_user(request, f"{len(done)} event(s) {what}.", messages.SUCCESS)
+    if refused:
+        admin_view.message_user(
+            request,
+            f"Not {what}, each for the reason given (the others went ahead): " + "; ".join(refused),
+            messages.ERROR,
+        )
+
+
 @admin.register(DamageEvent)
-class DamageEventAdmin(NulSafeChangeList, SimpleHistoryAdmin):
+class DamageEventAdmin(RecordAdmin):
+    kept_by_workflow = True
+    change_form_template = "admin/heritage/damageevent/change_form.html"
     list_display = [
         "site",
         "summary",
@@ -128,16 +177,25 @@ class DamageEventAdmin(NulSafeChangeList, SimpleHistoryAdmin):
         "conflict",
         "state",
         "citation_count",
+        "pending",
     ]
     list_display_links = ["site", "summary"]
     list_filter = ["state", "level", "cause", "grade", "kind", "has_conflict", YearFilter]
     search_fields = ["site__name", "site__names__name", "summary", "description"]
     autocomplete_fields = ["site", "actor"]
-    readonly_fields = ["grade_explained", "has_conflict", "created", "updated"]
+    readonly_fields = [
+        "state",
+        "authorship",
+        "grade_explained",
+        "has_conflict",
+        "created",
+        "updated",
+    ]
     inlines = [CitationInline]
-    actions = ["send_to_review", "publish", "return_to_draft"]
+    action_form = StepActionForm
+    actions = ["send_to_review", "publish", "return_to_draft", "withdraw"]
     fieldsets = [
-        (None, {"fields": ["site", "kind", "summary", "date", "state"]}),
+        (None, {"fields": ["site", "kind", "summary", "date", "state", "authorship"]}),
         (
             "Damage",
             {"fields": [("level", "extent"), ("cause", "actor"), "condition_after", "description"]},
@@ -160,7 +218,16 @@ class DamageEventAdmin(NulSafeChangeList, SimpleHistoryAdmin):
         css = {"all": ["heritage/admin.css"]}
 
     def get_queryset(self, request):
-        return super().get_queryset(request).for_admin_list()
+        return (
+            super()
+            .get_queryset(request)
+            .for_admin_list()
+            .annotate(
+                pending_count=Count(
+                    "proposals", filter=Q(proposals__status="pending"), distinct=True
+                )
+            )
+        )
 
     @admin.display(description="sources", ordering="has_conflict")
     def conflict(self, event):
@@ -173,6 +240,27 @@ class DamageEventAdmin(NulSafeChangeList, SimpleHistoryAdmin):
     def citation_count(self, event):
         return event.citation_count
 
+    @admin.display(description="to review")
+    def pending(self, event):
+        return event.pending_count or ""
+
+    @admin.display(description="who")
+    def authorship(self, event):
+        if not event.pk:
+            return "You draft it; it is saved as a draft."
+        parts = []
+        if event.drafted_by:
+            parts.append(f"drafted by {event.drafted_by}")
+        if event.changed_by and event.state != State.PUBLISHED:
+            parts.append(f"last changed by {event.changed_by}")
+        if event.submitted_by:
+            parts.append(
+                f"sent for review by {event.submitted_by} on {event.submitted_at:%d %b %Y}"
+            )
+        if event.published_by and event.state == State.PUBLISHED:
+            parts.append(f"published by {event.published_by} on {event.published_at:%d %b %Y}")
+        return "; ".join(parts).capitalize() or "—"
+
     @admin.display(description="grade")
     def grade_explained(self, event):
         if not event.pk:
@@ -184,23 +272,50 @@ class DamageEventAdmin(NulSafeChangeList, SimpleHistoryAdmin):
         return text
 
     def has_publish_permission(self, request):
-        return request.user.has_perm("heritage.publish_damageevent")
+        return workflow.is_editor(request.user)
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or obj.editable_by(request.user))
+        return allowed and (obj is None or workflow.change_refusal(request.user, obj) is None)
 
-    def formfield_for_choice_field(self, db_field, request, **kwargs):
-        if db_field.name == "state" and not self.has_publish_permission(request):
-            kwargs["choices"] = [
-                (State.DRAFT, State.DRAFT.label),
-                (State.REVIEW, State.REVIEW.label),
-            ]
-        return super().formfield_for_choice_field(db_field, request, **kwargs)
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or obj.state != State.PUBLISHED)
+
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        # Deleting goes one at a time through the delete page, which gives the reason.
+        actions = super().get_actions(request, action_location)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            # What the workflow offers this user here, and what waits for review.
+            proposals = list(
+                obj.proposals.filter(status=PendingChange.Status.PENDING).select_related(
+                    "proposed_by", "content_type"
+                )
+            )
+            targets = _targets(proposals) if proposals else {}
+            context |= {
+                "steps": workflow.steps_for(request.user, obj),
+                "step_url": reverse("admin:heritage_damageevent_step", args=[obj.pk]),
+                "preview_url": reverse("heritage:preview-site", args=[obj.site.slug])
+                + f"#event-{obj.pk}",
+                "pending": [
+                    (p, pending_table(p, targets[p.pk]), workflow.review_refusal(request.user, p))
+                    for p in proposals
+                    if p.pk in targets
+                ],
+                "queue_url": reverse("admin:heritage_review_queue"),
+            }
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
+            path("review/", view(self.review_queue_view), name="heritage_review_queue"),
+            path("<int:pk>/step/", view(self.step_view), name="heritage_damageevent_step"),
             path("deleted/", view(self.deleted_view), name="heritage_damageevent_deleted"),
             path(
                 "deleted/<int:pk>/restore/",
@@ -209,6 +324,131 @@ class DamageEventAdmin(NulSafeChangeList, SimpleHistoryAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def step_view(self, request, pk):
+        """One step of the workflow for one event, from its change page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        event = get_object_or_404(DamageEvent, pk=pk)
+        if not self.has_view_permission(request, event):
+            raise PermissionDenied
+        form = StepForm(request.POST)
+        change_url = reverse("admin:heritage_damageevent_change", args=[pk])
+        if not form.is_valid():
+            problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+            self.message_user(request, f"Nothing done: {problems}", messages.ERROR)
+            return redirect(change_url)
+        step = workflow.BY_NAME[form.cleaned_data["step"]]
+        try:
+            event = workflow.transition(
+                event,
+                step.target,
+                request.user,
+                form.cleaned_data["reason"],
+                version=form.cleaned_data["version"],
+            )
+        except workflow.Refused as error:
+            self.message_user(
+                request, f"Not {step.done}: {' '.join(error.messages)}", messages.ERROR
+            )
+        else:
+            self.log_change(request, event, f"{step.label}: {form.cleaned_data['reason']}")
+            self.message_user(request, f"“{event}” {step.done}.", messages.SUCCESS)
+        return redirect(change_url)
+
+    def review_queue_view(self, request):
+        """Everything waiting for an editor, oldest first: events in review, proposed
+        changes to the published record, and claims read in articles. Approve or reject
+        one or many at once, with one reason; each goes through the workflow alone."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            return self.decide_queue(request)
+        events = (
+            DamageEvent.objects.filter(state=State.REVIEW)
+            .select_related("site", "submitted_by", "drafted_by")
+            .annotate(citation_count=Count("citations"))
+            .order_by("submitted_at", "id")
+        )
+        proposals = list(
+            PendingChange.objects.filter(status=PendingChange.Status.PENDING).select_related(
+                "content_type", "proposed_by", "event__site"
+            )
+        )
+        targets = _targets(proposals)
+        claims = (
+            Claim.objects.filter(status=ClaimStatus.PROPOSED)
+            .select_related("source", "site")
+            .order_by("created", "id")
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Review queue",
+            "events": [
+                (e, workflow.refusal(request.user, workflow.BY_NAME["publish"], e)) for e in events
+            ],
+            "proposals": [
+                (
+                    p,
+                    targets.get(p.pk),
+                    pending_table(p, targets[p.pk]) if p.pk in targets else "",
+                    workflow.review_refusal(request.user, p),
+                )
+                for p in proposals
+            ],  # fmt: skip
+            "claims": claims,
+            "is_editor": workflow.is_editor(request.user),
+        }
+        return TemplateResponse(request, "admin/heritage/review_queue.html", context)
+
+    def decide_queue(self, request):
+        approve = "approve" in request.POST
+        if not approve and "reject" not in request.POST:
+            self.message_user(request, "Choose Approve or Reject.", messages.ERROR)
+            return redirect("admin:heritage_review_queue")
+        reason = request.POST.get("reason", "").strip()
+        chosen = {
+            name: [int(v) for v in request.POST.getlist(name) if v.isdigit()]
+            for name in ("event", "proposal", "claim")
+        }
+        if not any(chosen.values()):
+            self.message_user(request, "Select something to decide first.", messages.ERROR)
+            return redirect("admin:heritage_review_queue")
+        done, refused = 0, []
+        for event in DamageEvent.objects.filter(pk__in=chosen["event"]).select_related("site"):
+            target = State.PUBLISHED if approve else State.DRAFT
+            try:
+                workflow.transition(event, target, request.user, reason)
+                done += 1
+            except workflow.Refused as error:
+                refused.append(f"“{event}”: {' '.join(error.messages)}")
+        for proposal in PendingChange.objects.filter(pk__in=chosen["proposal"]):
+            try:
+                (workflow.approve if approve else workflow.reject)(proposal, request.user, reason)
+                done += 1
+            except workflow.Refused as error:
+                refused.append(f"proposal {proposal.pk} ({proposal}): {' '.join(error.messages)}")
+        for claim in Claim.objects.filter(pk__in=chosen["claim"]).select_related("source", "site"):
+            try:
+                if approve:
+                    claim.accept(request.user, reason=reason)
+                else:
+                    claim.reject(request.user, reason)
+                done += 1
+            except ValidationError as error:
+                refused.append(f"claim {claim.pk} ({claim}): {' '.join(error.messages)}")
+        verb = "approved" if approve else "rejected"
+        if done:
+            self.message_user(request, f"{done} item(s) {verb}.", messages.SUCCESS)
+        if refused:
+            self.message_user(
+                request,
+                f"Not {verb}, each for the reason given (the others went ahead): "
+                + "; ".join(refused),
+                messages.ERROR,
+            )
+        return redirect("admin:heritage_review_queue")
 
     def deleted_view(self, request):
         """Deleted events, each with a button that brings it back."""
@@ -219,7 +459,6 @@ class DamageEventAdmin(NulSafeChangeList, SimpleHistoryAdmin):
             "opts": self.model._meta,
             "title": "Deleted events",
             "records": DamageEvent.deleted(),
-            "may_publish": self.has_publish_permission(request),
         }
         return TemplateResponse(request, "admin/heritage/damageevent/deleted.html", context)
 
@@ -229,63 +468,61 @@ class DamageEventAdmin(NulSafeChangeList, SimpleHistoryAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         try:
-            event, lost = DamageEvent.restore(pk, may_publish=self.has_publish_permission(request))
-        except ValidationError as error:
+            event, lost = workflow.restore(pk, request.user, request.POST.get("reason", ""))
+        except workflow.Refused as error:
             self.message_user(request, f"Not restored: {error.messages[0]}", messages.ERROR)
             return redirect("admin:heritage_damageevent_deleted")
         self.log_addition(request, event, "Restored after deletion.")
-        text = f"Restored “{event}” with {event.citations.count()} citation(s)"
-        text += f", as a {event.get_state_display().lower()}." if event.state else "."
+        text = f"Restored “{event}” with {event.citations.count()} citation(s), as a draft."
         if lost:
             text += f" {len(lost)} citation(s) could not come back: their source was deleted."
         self.message_user(request, text, messages.WARNING if lost else messages.SUCCESS)
         return redirect("admin:heritage_damageevent_change", event.pk)
 
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        # The revert form has no citations inline, so the publish rule is checked here.
-        if request.method == "POST" and request.POST.get("state") == State.PUBLISHED:
-            event = self.get_object(request, unquote(object_id))
-            problem = event.publication_problem() if event else None
-            if problem:
-                self.message_user(request, f"Not restored: {problem}", messages.ERROR)
-                return redirect(request.path)
-        return super().history_form_view(request, object_id, version_id, extra_context)
+    def _step_action(self, request, queryset, target, what):
+        reason = request.POST.get("reason", "")
+        done, refused = take_steps(request, queryset.select_related("site"), target, reason)
+        report_steps(self, request, done, refused, what)
 
     @admin.action(description="Send the selected drafts for review")
     def send_to_review(self, request, queryset):
-        updated = 0
-        for event in queryset.filter(state=State.DRAFT):
-            event.state = State.REVIEW
-            event.save()
-            updated += 1
-        self.message_user(request, f"{updated} event(s) sent for review.", messages.SUCCESS)
+        self._step_action(request, queryset, State.REVIEW, "sent for review")
 
     @admin.action(description="Publish the selected events", permissions=["publish"])
     def publish(self, request, queryset):
-        published, refused = 0, []
-        for event in queryset.exclude(state=State.PUBLISHED).select_related("site"):
-            problem = event.publication_problem()
-            if problem:
-                refused.append(str(event))
-                continue
-            event.publish()
-            published += 1
-        if published:
-            self.message_user(request, f"{published} event(s) published.", messages.SUCCESS)
-        if refused:
-            self.message_user(
-                request,
-                "Not published, because no citation supports them yet: "
-                + "; ".join(refused)
-                + ". Add a supporting citation to each, then publish.",
-                messages.ERROR,
-            )
+        self._step_action(request, queryset, State.PUBLISHED, "published")
 
-    @admin.action(description="Return the selected events to draft", permissions=["publish"])
+    @admin.action(description="Return the selected events to draft")
     def return_to_draft(self, request, queryset):
-        count = 0
-        for event in queryset.exclude(state=State.DRAFT):
-            event.state = State.DRAFT
-            event.save()
-            count += 1
-        self.message_user(request, f"{count} event(s) returned to draft.", messages.SUCCESS)
+        self._step_action(
+            request, queryset.filter(state=State.REVIEW), State.DRAFT, "returned to draft"
+        )
+
+    @admin.action(
+        description="Withdraw the selected events from publication", permissions=["publish"]
+    )
+    def withdraw(self, request, queryset):
+        self._step_action(
+            request,
+            queryset.filter(state=State.PUBLISHED),
+            State.DRAFT,
+            "withdrawn from publication",
+        )
+
+
+def _targets(proposals):
+    """The record each proposal changes, by proposal id, in one query per kind of record."""
+    wanted = {}
+    for proposal in proposals:
+        wanted.setdefault(proposal.content_type.model_class(), set()).add(proposal.object_id)
+    found = {}
+    for model, pks in wanted.items():
+        rows = model._default_manager.filter(pk__in=pks)
+        if model is Citation:
+            rows = rows.select_related("event__site", "source")
+        found[model] = {row.pk: row for row in rows}
+    return {
+        p.pk: found[p.content_type.model_class()][p.object_id]
+        for p in proposals
+        if p.object_id in found[p.content_type.model_class()]
+    }

@@ -12,6 +12,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from heritage.dates import EARLIEST, HELP_TEXT, LATEST
 from heritage.models import (
+    REVIEWED_EVIDENCE,
     Cause,
     DamageEvent,
     DamageExtent,
@@ -201,7 +202,8 @@ def rows(queryset, table):
     """The table's rows from `queryset`, read in chunks, open interval ends as None."""
     lookups = [lookup for _, lookup, _ in COLUMNS[table]]
     if "citation_count" in lookups:
-        queryset = queryset.annotate(citation_count=related_count(Citation.objects.all(), "event"))
+        evidence = Citation.objects.filter(REVIEWED_EVIDENCE)
+        queryset = queryset.annotate(citation_count=related_count(evidence, "event"))
     bounds = [i for i, (column, _, _) in enumerate(COLUMNS[table]) if column in OPEN_BOUNDS]
     for row in queryset.prefetch_related(None).values_list(*lookups).iterator(chunk_size=2000):
         if bounds:
@@ -218,7 +220,7 @@ def published_tables():
         "site_names": SiteName.objects.order_by("site__slug", "name"),
         "events": DamageEvent.objects.published().order_by("date_lower", "id"),
         "sources": Source.objects.public().with_event_count(published_only=True).order_by("id"),
-        "citations": Citation.objects.filter(event__state=State.PUBLISHED).order_by("id"),
+        "citations": Citation.objects.public().order_by("id"),
     }
 
 

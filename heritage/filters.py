@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from heritage.dates import edtf_bounds
 from heritage.models import (
+    REVIEWED_EVIDENCE,
     Actor,
     Cause,
     DamageEvent,
@@ -224,7 +225,9 @@ class DamageEventFilter(RecordFilterSet):
             start=start,
             end=end,
         )
-        citations = DamageEvent._meta.get_field("citations").related_model.objects
+        citations = DamageEvent._meta.get_field("citations").related_model.objects.filter(
+            REVIEWED_EVIDENCE
+        )
         if data.get("source"):
             cited = citations.filter(event=OuterRef("pk"), source_id=data["source"])
             queryset = queryset.filter(Exists(cited))

@@ -1,11 +1,16 @@
+import contextlib
+import contextvars
 import datetime
 
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, pre_delete
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +19,62 @@ from simple_history.models import HistoricalRecords
 from heritage.dates import EDTFField, edtf_bounds
 from heritage.images import PictureField, reencode_image
 from heritage.search import search_index
+
+_in_workflow = contextvars.ContextVar("in_workflow", default=False)
+
+
+@contextlib.contextmanager
+def through_workflow():
+    """Marks the saves and deletions inside as made by heritage.workflow, the one path
+    allowed to change an event's state or anything the public sees. The models refuse
+    such a change made any other way (WorkflowBypass), so a path that forgets the
+    workflow fails loudly instead of publishing unreviewed."""
+    token = _in_workflow.set(True)
+    try:
+        yield
+    finally:
+        _in_workflow.reset(token)
+
+
+def in_workflow():
+    return _in_workflow.get()
+
+
+class WorkflowBypass(Exception):
+    """A change to an event's state, or to what the public sees, made around the
+    workflow: a bug in the path that made it, never a user's mistake."""
+
+
+class StaleRecord(ValidationError):
+    """The record changed since it was read: saving would overwrite someone's edit."""
+
+
+class Versioned(models.Model):
+    """A record that carries a version, raised by every save: a save from a stale copy
+    (someone saved in between) is refused with StaleRecord rather than overwriting the
+    other person's edit. The check and the raise are one UPDATE, so two writers racing
+    on PostgreSQL are ordered by its row lock and the second one is refused."""
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @transaction.atomic
+    def save(self, *args, **kwargs):
+        if not self._state.adding and self.pk is not None:
+            rows = type(self)._default_manager.filter(pk=self.pk)
+            moved = rows.filter(version=self.version).update(version=models.F("version") + 1)
+            if not moved and rows.exists():
+                raise StaleRecord(
+                    "Someone else changed this record since you opened it. Reload it to "
+                    "see their change, then make yours again.",
+                    code="stale",
+                )
+            self.version += 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
+        super().save(*args, **kwargs)
 
 
 def related_count(rows, field, counted="pk"):
@@ -160,7 +221,7 @@ class SiteQuerySet(models.QuerySet):
         return self.filter(latitude__isnull=False, longitude__isnull=False)
 
 
-class Site(models.Model):
+class Site(Versioned):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True, help_text="Used in the site's URLs.")
     kind = models.CharField(max_length=20, choices=SiteKind)
@@ -384,7 +445,7 @@ class SiteImage(models.Model):
         return round(self.width * scale), round(self.height * scale)
 
 
-class Actor(models.Model):
+class Actor(Versioned):
     """Who carried out an event: an armed group, an army, an air force."""
 
     name = models.CharField(max_length=200, unique=True)
@@ -408,6 +469,17 @@ class State(models.TextChoices):
     DRAFT = "draft", "Draft"
     REVIEW = "review", "In review"
     PUBLISHED = "published", "Published"
+
+
+# An author field: who took a step, kept (as empty) when their account is deleted.
+_AUTHOR = {"null": True, "blank": True, "on_delete": models.SET_NULL, "related_name": "+",
+           "editable": False}  # fmt: skip
+
+
+# Citations that stand as evidence beside their event: reviewed ones (approved) of a
+# published event, and all of a draft's or of an event in review. A citation proposed
+# for a published event waits in the review queue, out of the record.
+REVIEWED_EVIDENCE = Q(approved=True) | ~Q(event__state=State.PUBLISHED)
 
 
 class DamageEventQuerySet(models.QuerySet):
@@ -439,7 +511,10 @@ class DamageEventQuerySet(models.QuerySet):
         citations with their sources, in two queries however many events."""
         citation = self.model._meta.get_field("citations").related_model
         return self.select_related("site", "actor").prefetch_related(
-            models.Prefetch("citations", queryset=citation.objects.select_related("source"))
+            models.Prefetch(
+                "citations",
+                queryset=citation.objects.filter(REVIEWED_EVIDENCE).select_related("source"),
+            )
         )
 
     def for_list(self, with_site=False):
@@ -461,7 +536,8 @@ class DamageEventQuerySet(models.QuerySet):
         events = list(self)
         cited = {event.pk: [] for event in events}
         if events:
-            rows = citation.objects.filter(event_id__in=list(cited)).order_by("event", "id")
+            rows = citation.objects.filter(REVIEWED_EVIDENCE, event_id__in=list(cited))
+            rows = rows.order_by("event", "id")
             for row in rows.values(*LIST_CITATION_COLUMNS):
                 cited[row["event"]].append(row)
         for event in events:
@@ -505,7 +581,7 @@ LIST_CITATION_COLUMNS = [
 ]  # fmt: skip
 
 
-class DamageEvent(models.Model):
+class DamageEvent(Versioned):
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=20, choices=EventKind, default=EventKind.DAMAGE)
     summary = models.CharField(
@@ -544,6 +620,23 @@ class DamageEvent(models.Model):
         max_length=20, choices=Grade, default=Grade.UNSUPPORTED, editable=False, db_index=True
     )
     has_conflict = models.BooleanField("sources disagree", default=False, editable=False)
+    # Who did what, for four eyes (heritage/workflow.py): the drafter, and the last
+    # person to change its content or evidence before publication, may not publish it.
+    drafted_by = models.ForeignKey(settings.AUTH_USER_MODEL, **_AUTHOR, verbose_name="drafted by")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        **_AUTHOR,
+        verbose_name="last changed by",
+        help_text="The last person to change its content or evidence before publication.",
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, **_AUTHOR, verbose_name="sent for review by"
+    )
+    submitted_at = models.DateTimeField("sent for review", null=True, blank=True, editable=False)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, **_AUTHOR, verbose_name="published by"
+    )
+    published_at = models.DateTimeField("published", null=True, blank=True, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
     history = HistoricalRecords(excluded_fields=["grade", "has_conflict"])
@@ -589,15 +682,33 @@ class DamageEvent(models.Model):
         # stored in the same transaction as the event, so a writer elsewhere cannot slip
         # between the reading and the storing and leave them stale.
         self.date_lower, self.date_upper = edtf_bounds(self.date)
-        if self.pk is None:
+        stored = None
+        if not self._state.adding and self.pk is not None:
+            stored = DamageEvent.objects.filter(pk=self.pk).values("site", "state").first()
+        if not in_workflow():
+            if (stored is None and self.state != State.DRAFT) or (
+                stored and State.PUBLISHED in (stored["state"], self.state)
+            ):
+                raise WorkflowBypass(
+                    "An event's state, and a published event, change only through "
+                    "heritage.workflow."
+                )
+            if stored and stored["state"] != self.state:
+                raise WorkflowBypass("An event's state changes only through heritage.workflow.")
+        if stored is None:
             self.grade = self.grade_override or Grade.UNSUPPORTED
-            previous_site = None
         else:
-            self.grade, self.has_conflict = self.verification(), self.citations_conflict()
-            previous_site = DamageEvent.objects.filter(pk=self.pk).values("site").first()
+            evidence = list(self.evidence())
+            self.grade = self.verification(evidence)
+            self.has_conflict = self.citations_conflict(evidence)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {
+                *kwargs["update_fields"], "date_lower", "date_upper", "grade", "has_conflict",
+                "updated",
+            }  # fmt: skip
         super().save(*args, **kwargs)
         # The condition of the site (and of the one it left, if it moved) may change.
-        sites = {self.site_id, previous_site and previous_site["site"]}
+        sites = {self.site_id, stored and stored["site"]}
         Site.objects.filter(pk__in=sites).refresh_condition()
 
     def get_absolute_url(self):
@@ -611,9 +722,7 @@ class DamageEvent(models.Model):
         """The grade the citations earn, before any curator override (rules in the
         about page): imagery or inspection confirms; a contradiction or a conflict
         contests; two publishers make it fair, one weak; none leaves it unsupported."""
-        if citations is None:
-            citations = self.citations.select_related("source")
-        citations = list(citations)
+        citations = list(self.evidence() if citations is None else citations)
         supporting = [c for c in citations if c.stance == "supports"]
         if not supporting:
             return Grade.UNSUPPORTED
@@ -634,7 +743,7 @@ class DamageEvent(models.Model):
     def citations_conflict(self, citations=None):
         """Whether the citations disagree: claimed date intervals that do not all overlap,
         or claimed damage levels two or more steps apart."""
-        citations = list(self.citations.all() if citations is None else citations)
+        citations = list(self.evidence() if citations is None else citations)
         dated = [c for c in citations if c.claimed_date]
         if dated and max(c.claimed_lower for c in dated) > min(c.claimed_upper for c in dated):
             return True
@@ -642,21 +751,24 @@ class DamageEvent(models.Model):
         ranks = [r for r in ranks if r is not None]
         return bool(ranks) and max(ranks) - min(ranks) >= 2
 
+    def evidence(self):
+        """The citations this event's record rests on: once it is published, those an
+        editor has reviewed (a proposed citation waits in the review queue); before,
+        all of them, which publishing reviews."""
+        citations = self.citations.select_related("source")
+        return citations.filter(approved=True) if self.state == State.PUBLISHED else citations
+
     @transaction.atomic
     def refresh_verification(self):
         """Store the grade and conflict flag the citations now imply. An update, not a
         save: a derived value changing is not an edit for the history."""
-        citations = list(self.citations.select_related("source"))
+        citations = list(self.evidence())
         self.grade = self.verification(citations)
         self.has_conflict = self.citations_conflict(citations)
         # `updated` moves only when the grade or flag does, so incremental pulls see them.
         DamageEvent.objects.filter(pk=self.pk).exclude(
             grade=self.grade, has_conflict=self.has_conflict
         ).update(grade=self.grade, has_conflict=self.has_conflict, updated=timezone.now())
-
-    def editable_by(self, user):
-        """Curators change drafts; once sent for review, only an editor may."""
-        return self.state == State.DRAFT or user.has_perm("heritage.publish_damageevent")
 
     def publication_problem(self, stances=None):
         """Why this event cannot be published, or None. `stances` are those of the
@@ -670,13 +782,6 @@ class DamageEvent(models.Model):
             )
         return None
 
-    def publish(self):
-        problem = self.publication_problem()
-        if problem:
-            raise ValidationError(problem, code="unsupported")
-        self.state = State.PUBLISHED
-        self.save()
-
     @classmethod
     def deleted(cls):
         """The record of each deleted event as it was when deleted, newest first."""
@@ -686,52 +791,80 @@ class DamageEvent(models.Model):
             newest.setdefault(record.id, record)
         return list(newest.values())
 
-    @classmethod
-    @transaction.atomic
-    def restore(cls, pk, may_publish=False):
-        """Bring a deleted event back as it was, under its old id, with the citations
-        deleted with it (within CASCADE_WINDOW of it). Returns the event and the
-        citations that could not come back because their source is gone. A published
-        event comes back published only for an editor (`may_publish`) and only if a
-        supporting citation came back with it; otherwise as a draft."""
-        if cls.objects.filter(pk=pk).exists():
-            raise ValidationError("This event has not been deleted.")
-        record = cls.history.filter(id=pk, history_type="-").order_by("-history_date").first()
-        if record is None:
-            raise ValidationError("No deleted event has this id.")
-        if not Site.objects.filter(pk=record.site_id).exists():
-            raise ValidationError("Its site has been deleted since: restore the site first.")
-        event = record.instance
-        state = event.state
-        event.state = State.DRAFT
-        event.save()
-        citation = cls._meta.get_field("citations").related_model
-        source = citation._meta.get_field("source").related_model
-        deleted_with_it = citation.history.filter(
-            event_id=pk,
-            history_type="-",
-            history_date__gte=record.history_date - CASCADE_WINDOW,
-            history_date__lte=record.history_date + CASCADE_WINDOW,
-        ).exclude(id__in=citation.objects.values("pk"))
-        deleted_with_it = list(deleted_with_it.order_by("id"))
-        sources = set(
-            source.objects.filter(pk__in={c.source_id for c in deleted_with_it}).values_list(
-                "pk", flat=True
-            )
-        )
-        lost = []
-        for cited in deleted_with_it:
-            if cited.source_id in sources:
-                cited.instance.save()
-            else:
-                lost.append(cited)
-        event.refresh_from_db()
-        if state != State.PUBLISHED or (may_publish and not event.publication_problem()):
-            event.state = state
-            event.save()
-        return event, lost
+
+@receiver(pre_delete, sender=DamageEvent)
+def refuse_deleting_a_published_event(sender, instance, **kwargs):
+    if instance.state == State.PUBLISHED and not in_workflow():
+        raise WorkflowBypass("A published event is deleted only through heritage.workflow.")
 
 
 @receiver(post_delete, sender=DamageEvent)
 def recondition_after_event_deleted(sender, instance, **kwargs):
     Site.objects.filter(pk=instance.site_id).refresh_condition()
+
+
+class PendingChange(models.Model):
+    """A change to what the public sees, waiting for an editor: a new citation on a
+    published event, a changed or deleted one, a change to a published event or to a
+    source one cites. The public keeps seeing the record as last reviewed (the live
+    row) until an editor approves it (heritage/workflow.py applies it then)."""
+
+    class Action(models.TextChoices):
+        ADD = "add", "Add"
+        CHANGE = "change", "Change"
+        DELETE = "delete", "Delete"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        SUPERSEDED = "superseded", "Replaced by a later proposal"
+        WITHDRAWN = "withdrawn", "Withdrawn by its author"
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("content_type", "object_id")
+    # The published event whose public record it changes; none for a source, which may
+    # be cited by many.
+    event = models.ForeignKey(
+        "DamageEvent", null=True, blank=True, on_delete=models.CASCADE, related_name="proposals"
+    )
+    action = models.CharField(max_length=10, choices=Action)
+    # Field name to proposed value, as the field writes it to text (value_to_string).
+    changes = models.JSONField(default=dict, blank=True)
+    # The target's version the proposal was made against: approving it after the record
+    # changed otherwise is refused as stale.
+    base_version = models.PositiveIntegerField(default=1)
+    reason = models.TextField()
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, **_AUTHOR)
+    proposed_at = models.DateTimeField(default=timezone.now, editable=False)
+    status = models.CharField(max_length=12, choices=Status, default=Status.PENDING, db_index=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, **_AUTHOR)
+    decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["proposed_at", "id"]
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "status"]),
+            models.Index(fields=["status", "proposed_at"]),
+        ]
+        constraints = [
+            # One proposal waits per record: a later one replaces it (workflow.propose).
+            models.UniqueConstraint(
+                fields=["content_type", "object_id"],
+                condition=Q(status="pending"),
+                name="one_pending_change_per_record",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.content_type.name} {self.object_id}"
+
+    def proposed_values(self):
+        """The proposed values as Python values, by field name."""
+        model = self.content_type.model_class()
+        return {
+            name: model._meta.get_field(name).to_python(value)
+            for name, value in self.changes.items()
+        }

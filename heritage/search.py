@@ -84,6 +84,40 @@ class AddSearchIndex(migrations.AddIndex):
             super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
+class BesideSearchIndexes:
+    """Mixin for a migration operation that makes SQLite rebuild a table (adding or
+    altering a column does): the rebuild recreates every index of the model's state,
+    search indexes included, which SQLite cannot make. Elsewhere than PostgreSQL the
+    operation runs against states without them."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            from_state, to_state = _unsearched(from_state), _unsearched(to_state)
+        super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            from_state, to_state = _unsearched(from_state), _unsearched(to_state)
+        super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+def _unsearched(state):
+    state = state.clone()
+    for model in state.models.values():
+        indexes = model.options.get("indexes", [])
+        model.options["indexes"] = [i for i in indexes if not isinstance(i, GinIndex)]
+    state.__dict__.pop("apps", None)  # rendered again from the models as changed
+    return state
+
+
+class AddField(BesideSearchIndexes, migrations.AddField):
+    pass
+
+
+class AlterField(BesideSearchIndexes, migrations.AlterField):
+    pass
+
+
 def contains(model, path, word):
     """`path` contains `word`, ignoring case. Across a one-to-many relation (a site's
     names) it is an EXISTS, which cannot repeat a row the way a join would."""

@@ -280,6 +280,11 @@ CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
 
+# Four eyes: whoever drafted an event, or last changed it or its evidence, does not
+# publish it, and whoever proposed a change to the published record does not approve it
+# (heritage/workflow.py). Turn it off for a one-person team.
+FOUR_EYES = envbool("FOUR_EYES", True)
+
 # Where `manage.py backup` writes, and `restore` keeps a copy of what it replaces.
 BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", BASE_DIR / "var" / "backups"))
 

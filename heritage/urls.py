@@ -21,6 +21,7 @@ public_pages = [
     path("sites/", views.SiteListView.as_view(), name="site-list"),
     path("sites/<slug:slug>/", views.SiteDetailView.as_view(), name="site-detail"),
     path("events/", views.EventListView.as_view(), name="event-list"),
+    path("preview/sites/<slug:slug>/", views.SitePreviewView.as_view(), name="preview-site"),
     path("about/", views.AboutView.as_view(), name="about"),
 ]
 

@@ -1,14 +1,17 @@
 import functools
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.db.models import FloatField, Prefetch
 from django.db.models.functions import Cast
 from django.http import JsonResponse
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.cache import patch_cache_control
 from django.views.defaults import page_not_found
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
+from heritage import workflow
 from heritage.filters import DamageEventFilter, SiteFilter
 from heritage.models import (
     GRADE_EXPLANATIONS,
@@ -149,6 +152,28 @@ class SiteDetailView(MapMixin, DetailView):
             points=map_points([site]),
             **kwargs,
         )
+
+
+class SitePreviewView(SiteDetailView):
+    """A site's page as the public would see it once everything waiting is approved:
+    drafts and events in review, and proposed changes, marked as such. For logged-in
+    staff who may see drafts; never indexed, never kept by a cache."""
+
+    template_name = "heritage/site_preview.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not (request.user.is_staff and request.user.has_perm("heritage.view_damageevent")):
+            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+        response = super().dispatch(request, *args, **kwargs)
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        patch_cache_control(response, private=True, no_store=True)
+        return response
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["events"] = workflow.preview_events(self.object)
+        context["preview"] = True
+        return context
 
 
 class EventListView(PublicFilterView):

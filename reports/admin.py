@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.options import ActionLocation, IncorrectLookupParameters
+from django.contrib.admin.options import ActionLocation
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -11,8 +11,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
-from simple_history.admin import SimpleHistoryAdmin
 
+from heritage import workflow
+from heritage.admin_workflow import RecordAdmin, RecordForm
 from heritage.models import DamageEvent, Site, State
 from reports.articles import ArticleError, check_size, read_article
 from reports.models import (
@@ -25,25 +26,23 @@ from reports.models import (
 )
 
 
-class NulSafeChangeList:
-    """ModelAdmin mixin. PostgreSQL cannot compare text with a NUL character, so a list
-    filter or search holding one (?kind=%00) is an error there when the list is read, a
-    500. Such a request is answered as the admin answers any filter it cannot apply:
-    with the whole list (?e=1)."""
-
-    def get_changelist_instance(self, request):
-        query = request.GET.lists()
-        if any("\x00" in key + "".join(values) for key, values in query):
-            raise IncorrectLookupParameters
-        return super().get_changelist_instance(request)
-
-
 class CitationInlineFormSet(BaseInlineFormSet):
+    request = None  # set by CitationInline.get_formset
+
     def clean(self):
         super().clean()
         event = self.instance
         if event.state != State.PUBLISHED or any(self.errors):
             return
+        touched = self.deleted_forms or any(
+            form.has_changed() for form in self.forms if form not in self.deleted_forms
+        )
+        if touched and not (self.request and self.request.POST.get("change_reason", "").strip()):
+            raise ValidationError(
+                "Say why you change the evidence of a published event (the reason field "
+                "below): your change waits for an editor's review with it.",
+                code="reason",
+            )
         stances = [
             form.cleaned_data.get("stance")
             for form in self.forms
@@ -54,11 +53,40 @@ class CitationInlineFormSet(BaseInlineFormSet):
             raise ValidationError(problem, code="unsupported")
 
 
+class CitationInlineForm(RecordForm):
+    """A citation on its event's page: the event's own form carries the reason."""
+
+    class Meta:
+        model = Citation
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.pop("change_reason")
+
+    def clean(self):
+        cleaned = forms.ModelForm.clean(self)
+        version, instance = cleaned.get("opened_version"), self.instance
+        if instance.pk and version is not None:
+            live = Citation.objects.filter(pk=instance.pk).values_list("version", flat=True).first()
+            if live is not None and live != version:
+                raise ValidationError(
+                    "Someone else changed this citation since you opened the page: reload it.",
+                    code="stale",
+                )
+        return cleaned
+
+
 class CitationInline(admin.StackedInline):
     model = Citation
+    form = CitationInlineForm
     formset = CitationInlineFormSet
     extra = 1
     autocomplete_fields = ["source"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        return type(formset.__name__, (formset,), {"request": request})
 
     def get_queryset(self, request):
         # Each inline's title names its event, site and source.
@@ -70,6 +98,7 @@ class CitationInline(admin.StackedInline):
         ("locator", "certainty"),
         ("claimed_level", "claimed_date"),
         "note",
+        "opened_version",
     ]
 
 
@@ -81,6 +110,14 @@ class ClaimReviewForm(forms.ModelForm):
         widget=forms.TextInput(attrs={"size": 24}),
         help_text="The site's slug, as in its address.",
     )
+    event = forms.TypedChoiceField(
+        label="Evidence for",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text="A new draft unless you choose one of the site's events. On a published "
+        "event the citation waits for an editor's review.",
+    )
 
     class Meta:
         model = Claim
@@ -91,6 +128,12 @@ class ClaimReviewForm(forms.ModelForm):
         # Shown and read back as the slug, not the id a ModelForm would put there.
         if self.instance.site_id:
             self.initial["site"] = self.instance.site.slug
+        choices = [("", "A new draft event")]
+        for event, overlaps in self.instance.candidate_events():
+            note = "dates overlap" if overlaps else "other dates"
+            choices.append((event.pk, f"{event.summary} · {event.date} · "
+                                      f"{event.get_state_display().lower()} · {note}"))  # fmt: skip
+        self.fields["event"].choices = choices
 
 
 def marked_text(text, claims):
@@ -123,7 +166,7 @@ def marked_text(text, claims):
     return mark_safe("".join(str(part) for part in parts))
 
 
-class SourceForm(forms.ModelForm):
+class SourceForm(RecordForm):
     """A source, or an article brought in: its text pasted (HTML is reduced to its words)
     or uploaded as a .txt, .md or .html file, which also fills in the title, date and URL
     where the text gives them."""
@@ -165,7 +208,8 @@ class SourceForm(forms.ModelForm):
 
 
 @admin.register(Source)
-class SourceAdmin(NulSafeChangeList, SimpleHistoryAdmin):
+class SourceAdmin(RecordAdmin):
+    kept_by_workflow = True
     form = SourceForm
     list_display = [
         "title", "publisher", "kind", "published", "language", "event_count", "claims_to_review",
@@ -190,7 +234,7 @@ class SourceAdmin(NulSafeChangeList, SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        if obj.text and not change:
+        if obj.pk and obj.text and not change:
             found = obj.propose_claims()
             if found:
                 self.message_user(
@@ -255,17 +299,23 @@ class SourceAdmin(NulSafeChangeList, SimpleHistoryAdmin):
                 try:
                     with transaction.atomic():
                         form.save()
+                        reason = request.POST.get("reason", "")
                         if "accept" in request.POST:
-                            citation = claim.accept(request.user)
+                            event = form.cleaned_data.get("event")
+                            chosen = DamageEvent.objects.get(pk=event) if event else None
+                            citation = claim.accept(request.user, event=chosen, reason=reason)
                             done = format_html(
-                                'Accepted: cited for <a href="{}">{}</a>.',
+                                'Accepted: cited for <a href="{}">{}</a>{}.',
                                 reverse(
                                     "admin:heritage_damageevent_change", args=[citation.event_id]
                                 ),
                                 citation.event,
+                                ""
+                                if citation.approved or citation.event.state != State.PUBLISHED
+                                else ", where it waits for an editor's review",
                             )
                         elif "reject" in request.POST:
-                            claim.reject()
+                            claim.reject(request.user, reason)
                             done = "Rejected."
                         else:
                             raise ValidationError("Choose Accept or Reject.")
@@ -290,7 +340,7 @@ class SourceAdmin(NulSafeChangeList, SimpleHistoryAdmin):
     def has_change_permission(self, request, obj=None):
         # A source's kind and publisher set the grades of the events citing it.
         allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or obj.editable_by(request.user))
+        return allowed and (obj is None or workflow.change_refusal(request.user, obj) is None)
 
     @admin.display(description="events citing it", ordering="event_count")
     def event_count(self, source):
@@ -316,7 +366,7 @@ class SourceAdmin(NulSafeChangeList, SimpleHistoryAdmin):
         )
 
 
-class CitationForm(forms.ModelForm):
+class CitationForm(RecordForm):
     def clean(self):
         cleaned = super().clean()
         citation = self.instance
@@ -331,7 +381,8 @@ class CitationForm(forms.ModelForm):
 
 
 @admin.register(Citation)
-class CitationAdmin(NulSafeChangeList, SimpleHistoryAdmin):
+class CitationAdmin(RecordAdmin):
+    kept_by_workflow = True
     form = CitationForm
     list_display = ["event", "source", "stance", "basis", "claimed_level", "claimed_date"]
     list_filter = ["stance", "basis", "source__kind"]
@@ -347,15 +398,16 @@ class CitationAdmin(NulSafeChangeList, SimpleHistoryAdmin):
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or obj.editable_by(request.user))
+        return allowed and (obj is None or workflow.change_refusal(request.user, obj) is None)
 
     def has_delete_permission(self, request, obj=None):
         allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or obj.editable_by(request.user))
+        return allowed and (obj is None or workflow.change_refusal(request.user, obj) is None)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "event" and not request.user.has_perm("heritage.publish_damageevent"):
-            kwargs["queryset"] = DamageEvent.objects.filter(state=State.DRAFT)
+        if db_field.name == "event" and not workflow.is_editor(request.user):
+            # An event in review is the editors' until they return it.
+            kwargs["queryset"] = DamageEvent.objects.exclude(state=State.REVIEW)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def delete_view(self, request, object_id, extra_context=None):

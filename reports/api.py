@@ -10,15 +10,14 @@ from edtf.parser.parser_classes import (
     UnspecifiedIntervalSection,
 )
 from rest_framework import renderers, serializers
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from heritage.api.schema import CSV_RECORD, CSV_RESPONSE
-from heritage.api.serializers import ModelValidation
-from heritage.api.views import RegisterViewSet
+from heritage.api.serializers import ModelValidation, ReasonField
+from heritage.api.views import RegisterViewSet, WorkflowWrites
 from heritage.dataset import iso_bound
 from heritage.dates import edtf_bounds
-from heritage.models import DamageEvent, State
+from heritage.models import DamageEvent
 from reports.filters import CitationFilter, SourceFilter
 from reports.models import Citation, Source, SourceKind
 
@@ -118,13 +117,14 @@ class SourceSerializer(ModelValidation, serializers.ModelSerializer):
         help_text="Latest possible publication day; null when unknown or open."
     )
     event_count = serializers.SerializerMethodField(help_text="Published events citing it.")
+    reason = ReasonField()
 
     class Meta:
         model = Source
         fields = [
             "id", "api_url", "page", "kind", "title", "publisher", "authors", "published",
             "published_lower", "published_upper", "url", "archived_url", "accessed",
-            "language", "event_count", "created", "updated",
+            "language", "event_count", "created", "updated", "reason",
         ]  # fmt: skip
         read_only_fields = ["created", "updated"]
 
@@ -173,7 +173,7 @@ CSL_ITEMS = {
         }
     ),
 )
-class SourceViewSet(RegisterViewSet):
+class SourceViewSet(WorkflowWrites, RegisterViewSet):
     """Sources: the reports behind the events. Add `?format=csl` for every matching
     source as CSL-JSON, which Zotero imports; `?format=csv` for a spreadsheet."""
 
@@ -189,10 +189,6 @@ class SourceViewSet(RegisterViewSet):
     }
     csv_filename = "sources.csv"
     csv_table = "sources"
-
-    def perform_update(self, serializer):
-        self.check_editable(serializer.instance)
-        serializer.save()
 
     def get_queryset(self):
         sources = Source.objects.with_event_count(published_only=True)
@@ -216,15 +212,16 @@ class CitationSerializer(ModelValidation, serializers.ModelSerializer):
     source = serializers.PrimaryKeyRelatedField(queryset=Source.objects.all())
     claimed_lower = serializers.SerializerMethodField()
     claimed_upper = serializers.SerializerMethodField()
+    reason = ReasonField()
 
     class Meta:
         model = Citation
         fields = [
             "id", "event", "site", "source", "quote", "locator", "stance", "basis",
             "certainty", "claimed_level", "claimed_date", "claimed_lower", "claimed_upper",
-            "note", "created", "updated",
+            "note", "approved", "created", "updated", "reason",
         ]  # fmt: skip
-        read_only_fields = ["created", "updated"]
+        read_only_fields = ["approved", "created", "updated"]
 
     def get_claimed_lower(self, citation) -> str | None:
         return iso_bound(citation.claimed_lower)
@@ -253,7 +250,7 @@ class CitationSerializer(ModelValidation, serializers.ModelSerializer):
         responses={(200, "application/json"): CitationSerializer, (200, "text/csv"): CSV_RECORD}
     ),
 )
-class CitationViewSet(RegisterViewSet):
+class CitationViewSet(WorkflowWrites, RegisterViewSet):
     """Citations: one source's claim about one event, in its words."""
 
     serializer_class = CitationSerializer
@@ -264,21 +261,4 @@ class CitationViewSet(RegisterViewSet):
 
     def get_queryset(self):
         citations = Citation.objects.select_related("event__site", "source")
-        if self.sees_unpublished():
-            return citations
-        return citations.filter(event__state=State.PUBLISHED)
-
-    def perform_create(self, serializer):
-        self.check_editable(serializer.validated_data["event"])
-        serializer.save()
-
-    def perform_update(self, serializer):
-        self.check_editable(serializer.instance, serializer.validated_data.get("event"))
-        serializer.save()
-
-    def perform_destroy(self, instance):
-        self.check_editable(instance)
-        problem = instance.withdrawal_problem()
-        if problem:
-            raise PermissionDenied(problem)
-        instance.delete()
+        return citations if self.sees_unpublished() else citations.public()

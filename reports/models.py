@@ -4,13 +4,23 @@ import unicodedata
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, pre_delete
 from django.dispatch import receiver
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from heritage.dates import EDTFField, edtf_bounds
-from heritage.models import DamageEvent, DamageLevel, Site, SiteName, State, related_count
+from heritage.models import (
+    DamageEvent,
+    DamageLevel,
+    Site,
+    SiteName,
+    State,
+    Versioned,
+    WorkflowBypass,
+    in_workflow,
+    related_count,
+)
 from heritage.search import search_index
 from reports.articles import text_fingerprint
 
@@ -33,10 +43,9 @@ class SourceQuerySet(models.QuerySet):
         )
 
     def with_event_count(self, published_only=False):
-        """Each source with how many distinct events cite it, in the same query."""
-        citations = Citation.objects.all()
-        if published_only:
-            citations = citations.filter(event__state=State.PUBLISHED)
+        """Each source with how many distinct events cite it, in the same query; with
+        `published_only`, as the public sees them (Citation.objects.public())."""
+        citations = Citation.objects.public() if published_only else Citation.objects.all()
         return self.annotate(event_count=related_count(citations, "source", counted="event"))
 
     def matching_article(self, article):
@@ -47,15 +56,15 @@ class SourceQuerySet(models.QuerySet):
         return self.filter(same)
 
     def public(self):
-        """The sources the public sees: all but those cited only by unpublished events,
-        which would reveal drafts."""
-        cited = Citation.objects.filter(source=models.OuterRef("pk"))
+        """The sources the public sees: those a published event cites with reviewed
+        evidence. A source nobody cites yet, or cited only by drafts and proposals, is
+        unreviewed work and stays with the curators."""
         return self.filter(
-            ~models.Exists(cited) | models.Exists(cited.filter(event__state=State.PUBLISHED))
+            models.Exists(Citation.objects.public().filter(source=models.OuterRef("pk")))
         )
 
 
-class Source(models.Model):
+class Source(Versioned):
     """A published report: an article, a statement, an imagery analysis."""
 
     kind = models.CharField(max_length=20, choices=SourceKind)
@@ -103,6 +112,10 @@ class Source(models.Model):
 
     @transaction.atomic
     def save(self, *args, **kwargs):
+        if self.pk and not in_workflow() and Source.objects.public().filter(pk=self.pk).exists():
+            raise WorkflowBypass(
+                "A source that published events cite changes only through heritage.workflow."
+            )
         self.url = self.url.strip()
         self.published_lower = edtf_bounds(self.published)[0] if self.published else None
         self.fingerprint = text_fingerprint(self.text) if self.text.strip() else ""
@@ -128,13 +141,6 @@ class Source(models.Model):
                         + ". Correct the text, or those quotes first."
                     }
                 )
-
-    def editable_by(self, user):
-        """A source's kind and publisher set the grades of the events citing it, so once
-        one of them is under review or published, only an editor may change it."""
-        if user.has_perm("heritage.publish_damageevent"):
-            return True
-        return not self.citations.exclude(event__state=State.DRAFT).exists()
 
     def propose_claims(self, gazetteer=None):
         """Read the text for damage claims and store each as a proposal for curators to
@@ -269,7 +275,13 @@ class Certainty(models.TextChoices):
     DEFINITE = "definite", "Definite"
 
 
-class Citation(models.Model):
+class CitationQuerySet(models.QuerySet):
+    def public(self):
+        """Citations the public sees: reviewed evidence of published events."""
+        return self.filter(approved=True, event__state=State.PUBLISHED)
+
+
+class Citation(Versioned):
     """One source's claim about one event, in its own words."""
 
     event = models.ForeignKey(DamageEvent, on_delete=models.CASCADE, related_name="citations")
@@ -295,10 +307,16 @@ class Citation(models.Model):
     claimed_lower = models.DateField(null=True, blank=True, editable=False)
     claimed_upper = models.DateField(null=True, blank=True, editable=False)
     note = models.TextField(blank=True)
+    # Whether an editor has reviewed it (heritage/workflow.py): a citation of a draft is
+    # reviewed when the event is published; one added to a published event waits in the
+    # review queue, and the public record leaves it out until then.
+    approved = models.BooleanField(default=False, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     # Indexed: every API answer's ETag reads the newest (api/conditional.py, data_stamp).
     updated = models.DateTimeField(auto_now=True, db_index=True)
     history = HistoricalRecords()
+
+    objects = CitationQuerySet.as_manager()
 
     class Meta:
         ordering = ["event", "id"]
@@ -311,11 +329,26 @@ class Citation(models.Model):
         self.claimed_lower, self.claimed_upper = (
             edtf_bounds(self.claimed_date) if self.claimed_date else (None, None)
         )
-        previous_event = (
-            Citation.objects.filter(pk=self.pk).values_list("event", flat=True).first()
-            if self.pk
-            else None
-        )
+        stored = None
+        if not self._state.adding and self.pk:
+            stored = Citation.objects.filter(pk=self.pk).values("event", "approved").first()
+        previous_event = stored and stored["event"]
+        if not in_workflow():
+            published = DamageEvent.objects.filter(
+                pk__in={self.event_id, previous_event}, state=State.PUBLISHED
+            )
+            if self.approved != bool(stored and stored["approved"]) or published.exists():
+                raise WorkflowBypass(
+                    "The evidence of a published event changes only through "
+                    "heritage.workflow (a proposal that an editor reviews)."
+                )
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {
+                *kwargs["update_fields"],
+                "claimed_lower",
+                "claimed_upper",
+                "updated",
+            }
         super().save(*args, **kwargs)
         # A citation moved to another event changes the grades of both.
         DamageEvent.objects.filter(pk__in={self.event_id, previous_event}).refresh_verification()
@@ -342,25 +375,32 @@ class Citation(models.Model):
             self.source.kind == SourceKind.SATELLITE
         )
 
-    def editable_by(self, user):
-        """A citation is its event's evidence: whoever may change the event may change it."""
-        return self.event.editable_by(user)
-
     def withdrawal_problem(self):
         """Why this citation, as stored, may not stop supporting its event (by deletion, a
         new stance or a move), or None: it is the last support of a published event."""
         stored = Citation.objects.filter(pk=self.pk).select_related("event__site").first()
-        if not stored or stored.stance != Stance.SUPPORTS:
+        if not stored or stored.stance != Stance.SUPPORTS or not stored.approved:
             return None
         event = stored.event
         if event.state != State.PUBLISHED:
             return None
-        if event.citations.filter(stance=Stance.SUPPORTS).exclude(pk=stored.pk).exists():
+        others = event.citations.filter(stance=Stance.SUPPORTS, approved=True)
+        if others.exclude(pk=stored.pk).exists():
             return None
         return (
             f"This is the only citation supporting “{event}”, which is published. Add "
             "another supporting citation, or return the event to draft, first."
         )
+
+
+@receiver(pre_delete, sender=Citation)
+def refuse_deleting_public_evidence(sender, instance, **kwargs):
+    if instance.approved and not in_workflow():
+        published = DamageEvent.objects.filter(pk=instance.event_id, state=State.PUBLISHED)
+        if published.exists():
+            raise WorkflowBypass(
+                "The evidence of a published event is deleted only through heritage.workflow."
+            )
 
 
 @receiver(post_delete, sender=Citation)
@@ -418,21 +458,34 @@ class Claim(models.Model):
     def __str__(self):
         return f"{self.site or self.matched}: {self.quote[:80]}"
 
-    def matching_event(self):
-        """The event of the claim's site whose possible dates overlap the claim's (the
-        closest in time first), or None: what accepting the claim would cite it for."""
-        events = DamageEvent.objects.filter(site=self.site)
-        # Undated, it happened at the latest when the source reported it.
-        date = self.date or (f"../{self.source.published}" if self.source.published else "")
-        if date:
-            lower, upper = edtf_bounds(date)
-            events = events.overlapping(lower, upper)
-        return events.order_by("-date_upper", "id").first()
+    def implied_date(self):
+        """The claim's date; undated, damage happened at the latest when the source
+        reported it."""
+        return self.date or (f"../{self.source.published}" if self.source.published else "")
+
+    def candidate_events(self):
+        """The events of the claim's site it might be evidence for, each with whether its
+        dates overlap the claim's: overlapping ones first, then the closest in time. Only
+        ever offered: accepting attaches the claim to one only when the curator chose it."""
+        if self.site_id is None:
+            return []
+        events = list(DamageEvent.objects.filter(site=self.site_id).order_by("-date_upper", "id"))
+        lower = upper = None
+        if self.date:
+            lower, upper = edtf_bounds(self.date)
+        ranked = [
+            (event, lower is not None and event.date_lower <= upper and event.date_upper >= lower)
+            for event in events
+        ]
+        return sorted(ranked, key=lambda pair: not pair[1])
 
     @transaction.atomic
-    def accept(self, user):
-        """Cite the source for the matching event of the site, or for a new draft event
-        built from the claim; either way nothing is published until an editor does."""
+    def accept(self, user, event=None, reason=""):
+        """Cite the source, as `user`, for `event` (one of the site's, chosen by the
+        curator) or, by default, for a new draft event built from the claim. Through the
+        workflow: on a published event the citation waits for an editor's review."""
+        from heritage import workflow
+
         if self.status != ClaimStatus.PROPOSED:
             raise ValidationError("This claim has already been reviewed.")
         if self.site is None:
@@ -442,23 +495,22 @@ class Claim(models.Model):
                 "The source's text has changed since this claim was read: reject it, and "
                 "read the source for claims again."
             )
-        event = self.matching_event()
-        if event is not None and not event.editable_by(user):
-            raise ValidationError(
-                f"This claim matches “{event}”, which is under review or published: only an "
-                "editor may add evidence to it."
-            )
+        if event is not None and event.site_id != self.site_id:
+            raise ValidationError({"event": "That event is of another site than the claim's."})
         if event is None:
-            # Undated damage happened, at the latest, when the source reported it.
-            date = self.date or (f"../{self.source.published}" if self.source.published else "")
+            date = self.implied_date()
             if not date:
-                raise ValidationError({"date": "Give the claim a date first."})
-            event = DamageEvent.objects.create(
+                raise ValidationError(
+                    {"date": "Give the claim a date first, or choose the event it is evidence for."}
+                )
+            event = DamageEvent(
                 site=self.site,
                 summary=self.quote[:200],
                 date=date,
                 level=self.level or DamageLevel.UNKNOWN,
             )
+            event.full_clean(exclude=["date_lower", "date_upper"])
+            workflow.save(event, user, f"Drafted from a claim read in source {self.source_id}")
         citation = Citation(
             event=event,
             source=self.source,
@@ -470,13 +522,16 @@ class Claim(models.Model):
             note="Proposed by the register's reading of the text; accepted by a curator.",
         )
         citation.full_clean()
-        citation.save()
+        reason = reason.strip() or f"Accepted a claim read in source {self.source_id}"
+        workflow.save(citation, user, reason)
         self.citation, self.status = citation, ClaimStatus.ACCEPTED
+        self._change_reason = reason
         self.save()
         return citation
 
-    def reject(self):
+    def reject(self, user=None, reason=""):
         if self.status != ClaimStatus.PROPOSED:
             raise ValidationError("This claim has already been reviewed.")
         self.status = ClaimStatus.REJECTED
+        self._change_reason = reason.strip() or "Rejected"
         self.save()

@@ -18,7 +18,7 @@ class SourceDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         citations = (
-            self.object.citations.filter(event__state="published")
+            self.object.citations.public()
             .select_related("event__site")
             .order_by("event__date_lower", "event_id", "id")
         )

@@ -2,8 +2,13 @@
 
 import itertools
 
+from heritage import workflow
 from heritage.models import Actor, DamageEvent, Site, State
 from reports.models import Citation, Source
+
+# Test data is set up as a management command would: through the workflow, with all of
+# a role's rights and none of four eyes (heritage.workflow.Command).
+SETUP = workflow.Command("tests")
 
 _serial = itertools.count(1)
 
@@ -30,27 +35,44 @@ def make_source(**fields):
     return Source.objects.create(**fields)
 
 
-def make_event(site=None, **fields):
+def make_event(site=None, state=State.DRAFT, **fields):
+    """A draft, or an event taken to `state` through the workflow (a published one needs
+    a supporting citation first: see make_published_event)."""
     fields.setdefault("summary", "Blown up")
     fields.setdefault("date", "2015-08-30")
     fields.setdefault("level", "destroyed")
     fields.setdefault("cause", "explosives")
-    return DamageEvent.objects.create(site=site or make_site(), **fields)
+    event = DamageEvent.objects.create(site=site or make_site(), **fields)
+    return move(event, state) if state != State.DRAFT else event
+
+
+def move(event, state, reason="Set up by a test"):
+    """Take `event` to `state` through the workflow, as a command would."""
+    return workflow.transition(event, state, SETUP, reason)
+
+
+def publish(event):
+    return move(event, State.PUBLISHED)
 
 
 def make_citation(event, source=None, **fields):
+    """A citation, added through the workflow: on a published event it is a proposal
+    (pass approve=True to have it reviewed at once, as a command may)."""
+    approve = fields.pop("approve", False)
     fields.setdefault("stance", "supports")
-    return Citation.objects.create(event=event, source=source or make_source(), **fields)
+    citation = Citation(event=event, source=source or make_source(), **fields)
+    outcome = workflow.save(citation, SETUP, "Set up by a test")
+    if approve and outcome.pending:
+        workflow.approve(outcome.proposal, SETUP, "Set up by a test")
+        citation.refresh_from_db()
+    return citation
 
 
 def make_published_event(site=None, **fields):
     """An event with one supporting citation, published."""
     event = make_event(site, **fields)
     make_citation(event)
-    event.refresh_from_db()
-    event.state = State.PUBLISHED
-    event.save()
-    return event
+    return publish(event)
 
 
 def event_form(site, citations=(), **fields):
@@ -60,7 +82,6 @@ def event_form(site, citations=(), **fields):
         "kind": "damage",
         "summary": "Cella blown up",
         "date": "2015-08-30",
-        "state": "draft",
         "level": "destroyed",
         "extent": "61-90",
         "cause": "explosives",
@@ -100,3 +121,25 @@ def form_errors(response):
         for form_errors in formset.formset.errors:
             messages += [str(m) for errors in form_errors.values() for m in errors]
     return " ".join(messages)
+
+
+def edit(record, **fields):
+    """Change `record` through the workflow as a command would, a change to the
+    published record approved at once (commands are not bound by four eyes)."""
+    for name, value in fields.items():
+        setattr(record, name, value)
+    outcome = workflow.save(record, SETUP, "Set up by a test")
+    if outcome.pending:
+        workflow.approve(outcome.proposal, SETUP, "Set up by a test")
+    record.refresh_from_db()
+    return record
+
+
+def remove(record):
+    """Delete `record` through the workflow as a command would: a published event is
+    withdrawn first, a published event's citation deleted by an approved proposal."""
+    if isinstance(record, DamageEvent) and record.state == State.PUBLISHED:
+        record = move(record, State.DRAFT)
+    outcome = workflow.delete(record, SETUP, "Set up by a test")
+    if outcome.pending:
+        workflow.approve(outcome.proposal, SETUP, "Set up by a test")

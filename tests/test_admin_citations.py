@@ -3,9 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from heritage.models import Grade
+from heritage.models import Grade, PendingChange
 from reports.models import Citation
-from tests.helpers import event_form, make_citation, make_event, make_source
+from tests.helpers import event_form, make_citation, make_event, make_source, publish
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def published_with_one_citation():
     event = make_event()
     citation = make_citation(event)
     event.refresh_from_db()
-    event.publish()
+    event = publish(event)
     return event, citation
 
 
@@ -73,67 +73,76 @@ def test_citations_have_no_bulk_delete_that_would_skip_the_check(editor_client):
     assert "delete_selected" not in response.content.decode()
 
 
-def test_reverting_an_event_to_a_published_version_needs_a_supporting_citation(editor_client):
-    event, citation = published_with_one_citation()
-    published_version = event.history.filter(state="published").latest("history_date")
-    change_url = reverse("admin:heritage_damageevent_change", args=[event.pk])
-    editor_client.post(
-        change_url,
-        event_form(event.site, state="draft")
-        | {
-            "citations-TOTAL_FORMS": "1",
-            "citations-INITIAL_FORMS": "1",
-            "citations-0-id": str(citation.pk),
-            "citations-0-event": str(event.pk),
-            "citations-0-source": str(citation.source_id),
-            "citations-0-stance": "supports",
-            "citations-0-basis": "report",
-            "citations-0-DELETE": "on",
-        },
-    )
-    event.refresh_from_db()
-    assert event.state == "draft"
-    assert not event.citations.exists()
-
+def test_reverting_a_published_event_restores_content_never_its_state(editor_client):
+    event = make_event(summary="First words")
+    make_citation(event)
+    draft_version = event.history.latest("history_date")
+    event = publish(event)
     revert_url = reverse(
-        "admin:heritage_damageevent_simple_history",
-        args=[event.pk, published_version.history_id],
+        "admin:heritage_damageevent_simple_history", args=[event.pk, draft_version.history_id]
     )
     response = editor_client.post(
-        revert_url, event_form(event.site, state="published"), follow=True
+        revert_url,
+        event_form(event.site, summary="First words", change_reason="The first wording was right")
+        | {"citations-TOTAL_FORMS": "0"},
     )
-    assert "Not restored" in " ".join(str(m) for m in response.context["messages"])
+    assert response.status_code == 302
     event.refresh_from_db()
-    assert event.state == "draft"
+    assert event.state == "published"
 
 
-def test_a_curator_changes_the_evidence_of_drafts_only(curator_client):
+def test_a_curators_change_to_published_evidence_waits_for_review(curator_client, curator):
+    published, citation = published_with_one_citation()
+    url = reverse("admin:reports_citation_change", args=[citation.pk])
+
+    response = curator_client.post(url, citation_form(citation, locator="p. 2"))
+    assert response.status_code == 200
+    assert "Say why you change it" in str(response.context["adminform"].form.errors)
+
+    response = curator_client.post(
+        url, citation_form(citation, locator="p. 2", change_reason="Page number")
+    )
+    assert response.status_code == 302
+    citation.refresh_from_db()
+    assert citation.locator == ""  # the public record is unchanged
+    proposal = PendingChange.objects.get(status="pending")
+    assert (proposal.changes, proposal.proposed_by) == ({"locator": "p. 2"}, curator)
+
+
+def test_a_curator_changes_the_evidence_of_drafts_at_once_and_of_events_in_review_not_at_all(
+    curator_client,
+):
     draft = make_event()
     draft_citation = make_citation(draft)
-    published, published_citation = published_with_one_citation()
-
     draft_url = reverse("admin:reports_citation_change", args=[draft_citation.pk])
     response = curator_client.post(draft_url, citation_form(draft_citation, locator="p. 2"))
     assert response.status_code == 302
+    draft_citation.refresh_from_db()
+    assert draft_citation.locator == "p. 2"
 
-    published_url = reverse("admin:reports_citation_change", args=[published_citation.pk])
-    response = curator_client.post(published_url, citation_form(published_citation, locator="p. 2"))
+    in_review = make_event(state="review")
+    reviewed_citation = make_citation(in_review)
+    url = reverse("admin:reports_citation_change", args=[reviewed_citation.pk])
+    response = curator_client.post(url, citation_form(reviewed_citation, locator="p. 3"))
     assert response.status_code == 403
 
-    response = curator_client.post(
-        reverse("admin:reports_citation_add"),
-        citation_form(draft_citation, event=published.pk, source=make_source().pk),
-    )
-    assert response.status_code == 200
-    assert "Select a valid choice" in str(response.context["errors"])
 
-
-def test_a_curator_cannot_retype_a_source_that_a_published_event_cites(curator_client):
-    _, citation = published_with_one_citation()
+def test_a_curators_retyping_of_a_cited_source_leaves_the_public_grade(curator_client):
+    event, citation = published_with_one_citation()
+    grade = event.grade
     url = reverse("admin:reports_source_change", args=[citation.source_id])
-    response = curator_client.post(url, {"kind": "satellite", "title": "Changed", "published": ""})
-    assert response.status_code == 403
-    assert citation.source.__class__.objects.get(pk=citation.source_id).kind == "news"
+    source = citation.source
+    response = curator_client.post(
+        url,
+        {"kind": "satellite", "title": source.title, "published": source.published,
+         "publisher": source.publisher, "change_reason": "It is an imagery report",
+         "opened_version": source.version},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert type(source).objects.get(pk=source.pk).kind == "news"
+    event.refresh_from_db()
+    assert event.grade == grade
+    assert PendingChange.objects.get(status="pending").changes == {"kind": "satellite"}
 
 
 def test_a_quote_of_nothing_but_an_ellipsis_is_refused():

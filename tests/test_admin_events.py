@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from heritage.dates import HELP_TEXT
 from heritage.models import DamageEvent, SiteName
+from heritage.models import through_workflow as workflow_command
 from reports.models import Citation
 from tests.helpers import (
     event_form,
@@ -14,6 +15,8 @@ from tests.helpers import (
     make_event,
     make_site,
     make_source,
+    move,
+    publish,
 )
 
 pytestmark = pytest.mark.django_db
@@ -60,39 +63,77 @@ def test_a_quote_may_leave_words_out_with_an_ellipsis(admin_client):
     assert response.status_code == 302, form_errors(response)
 
 
-def test_it_refuses_to_publish_an_event_no_citation_supports(admin_client):
-    response = admin_client.post(
-        ADD_URL,
-        event_form(
-            make_site(), [{"source": make_source().pk, "stance": "mentions"}], state="published"
-        ),
+def step(client, event, name, reason="Checked against the sources", version=None):
+    """Take a workflow step from the event's change page, as its buttons do."""
+    event.refresh_from_db()
+    return client.post(
+        reverse("admin:heritage_damageevent_step", args=[event.pk]),
+        {"step": name, "reason": reason, "version": version or event.version},
+        follow=True,
     )
-    assert response.status_code == 200
-    assert "only be published with at least one citation that supports it" in form_errors(response)
-    assert not DamageEvent.objects.exists()
 
 
-def test_an_editor_publishes_an_event_with_a_supporting_citation_in_one_save(editor_client):
-    response = editor_client.post(
-        ADD_URL, event_form(make_site(), [{"source": make_source().pk}], state="published")
-    )
-    assert response.status_code == 302, form_errors(response)
-    assert DamageEvent.objects.get().state == "published"
+def shown(response):
+    return " ".join(str(m) for m in response.context["messages"])
+
+
+def test_it_refuses_to_publish_an_event_no_citation_supports(editor_client):
+    event = make_event(state="review")
+    make_citation(event, stance="mentions")
+    response = step(editor_client, event, "publish")
+    assert "only be published with at least one citation that supports it" in shown(response)
+    event.refresh_from_db()
+    assert event.state == "review"
+
+
+def test_an_editor_publishes_from_review_with_a_reason_kept_in_the_history(editor_client, editor):
+    event = make_event()
+    make_citation(event)
+    event = move(event, "review")
+    response = step(editor_client, event, "publish", reason="Two wire reports agree")
+    assert "published" in shown(response)
+    event.refresh_from_db()
+    assert (event.state, event.published_by) == ("published", editor)
+    latest = event.history.latest("history_date")
+    assert latest.history_change_reason == "Publish: Two wire reports agree"
+    assert latest.history_user == editor
+
+
+def test_a_step_without_a_reason_is_refused_and_changes_nothing(editor_client):
+    event = make_event(state="review")
+    make_citation(event)
+    response = step(editor_client, event, "publish", reason="")
+    assert "Nothing done" in shown(response)
+    event.refresh_from_db()
+    assert event.state == "review"
+
+
+def test_a_stale_step_is_refused_and_says_the_event_changed(editor_client):
+    event = make_event(state="review")
+    make_citation(event)
+    opened = event.version
+    event.refresh_from_db()
+    event.summary = "Changed meanwhile"
+    with workflow_command():
+        event.save()
+    response = step(editor_client, event, "publish", version=opened)
+    assert "changed by someone else since you opened it" in shown(response)
+    event.refresh_from_db()
+    assert event.state == "review"
 
 
 def test_a_curator_cannot_publish(curator_client):
-    response = curator_client.post(
-        ADD_URL, event_form(make_site(), [{"source": make_source().pk}], state="published")
-    )
-    assert response.status_code == 200
-    assert "Select a valid choice" in form_errors(response)
-    assert not DamageEvent.objects.exists()
-
-    event = make_event()
+    event = make_event(state="review")
     make_citation(event)
-    response = curator_client.post(LIST_URL, {"action": "publish", "_selected_action": [event.pk]})
+    response = step(curator_client, event, "publish")
+    assert "Only an editor publishes an event" in shown(response)
+    response = curator_client.post(
+        LIST_URL,
+        {"action": "publish", "_selected_action": [event.pk], "reason": "x"},
+        follow=True,
+    )
     event.refresh_from_db()
-    assert event.state == "draft"
+    assert event.state == "review"
 
 
 def test_a_curator_cannot_edit_an_event_once_it_is_in_review(curator_client):
@@ -107,28 +148,38 @@ def test_a_curator_cannot_edit_an_event_once_it_is_in_review(curator_client):
 def test_the_publish_action_publishes_the_supported_and_names_the_rest(editor_client):
     supported = make_event(summary="Supported")
     make_citation(supported)
+    supported = move(supported, "review")
     unsupported = make_event(summary="Unsupported")
     make_citation(unsupported, stance="contradicts")
+    unsupported = move(unsupported, "review")
 
     response = editor_client.post(
         LIST_URL,
-        {"action": "publish", "_selected_action": [supported.pk, unsupported.pk]},
+        {
+            "action": "publish",
+            "_selected_action": [supported.pk, unsupported.pk],
+            "reason": "Reviewed today",
+        },
         follow=True,
     )
     supported.refresh_from_db()
     unsupported.refresh_from_db()
-    assert (supported.state, unsupported.state) == ("published", "draft")
-    shown = " ".join(str(m) for m in response.context["messages"])
-    assert "1 event(s) published" in shown
-    assert "no citation supports them" in shown
-    assert "Unsupported" in shown
+    assert (supported.state, unsupported.state) == ("published", "review")
+    assert "1 event(s) published" in shown(response)
+    assert "the others went ahead" in shown(response)
+    assert "Unsupported" in shown(response)
+    assert "at least one citation that supports it" in shown(response)
 
 
-def test_the_review_action_sends_drafts_for_review(curator_client):
+def test_the_review_action_sends_drafts_for_review_with_its_reason(curator_client, curator):
     event = make_event()
-    curator_client.post(LIST_URL, {"action": "send_to_review", "_selected_action": [event.pk]})
+    curator_client.post(
+        LIST_URL,
+        {"action": "send_to_review", "_selected_action": [event.pk], "reason": "Ready"},
+    )
     event.refresh_from_db()
-    assert event.state == "review"
+    assert (event.state, event.submitted_by) == ("review", curator)
+    assert event.history.latest("history_date").history_change_reason == "Send for review: Ready"
 
 
 @pytest.mark.parametrize(
@@ -211,7 +262,7 @@ def test_the_event_list_filters(admin_client, query, expected):
     event = make_event(summary="2016", date="2016-03~", level="severe")
     make_citation(event, basis="imagery")
     event.refresh_from_db()
-    event.publish()
+    event = publish(event)
 
     response = admin_client.get(LIST_URL, query)
     assert response.status_code == 200
@@ -258,9 +309,10 @@ def test_the_event_page_costs_one_query_per_citation_beyond_a_fixed_few(
         make_citation(event)
     url = reverse("admin:heritage_damageevent_change", args=[event.pk])
     admin_client.get(url)  # fills the process-wide content-type cache
-    # Expect 9 queries: the session, the user, the event with its site and actor, its
-    # citations with their sources, the site widget's selected option, and one per
-    # citation for its source widget's (autocomplete widgets look up their own option).
-    with django_assert_num_queries(9):
+    # Expect 10 queries: the session, the user, the event with its site and actor, the
+    # proposals waiting on it, its citations with their sources, the site widget's
+    # selected option, and one per citation for its source widget's (autocomplete
+    # widgets look up their own option).
+    with django_assert_num_queries(10):
         response = admin_client.get(url)
     assert response.status_code == 200

@@ -67,8 +67,8 @@ def test_the_same_article_twice_is_refused(editor_client):
     assert "already held" in str(response.context["adminform"].form.errors)
 
 
-def review(client, source, claim, action, **fields):
-    data = {"claim": claim.pk, action: action.title()}
+def review(client, source, claim, action, reason="", **fields):
+    data = {"claim": claim.pk, action: action.title(), "reason": reason}
     data |= {f"claim-{claim.pk}-{k}": v for k, v in
              ({"site": claim.site.slug if claim.site else "", "level": claim.level,
                "date": claim.date} | fields).items()}  # fmt: skip
@@ -87,16 +87,17 @@ def test_the_review_page_marks_each_claim_in_the_escaped_text(editor_client):
     assert "<script>alert(1)" not in html
 
 
-def test_accepting_cites_the_matching_event_and_rejecting_cites_nothing(editor_client):
+def test_accepting_cites_the_chosen_event_and_rejecting_cites_nothing(editor_client):
     editor_client.post(ADD_URL, source_form(title="Pasted", text=ARTICLE_HTML))
     source = Source.objects.get(title="Pasted")
     claim = source.claims.get(site__slug="monumental-arch", quote__startswith="Islamic")
     arch = DamageEvent.objects.get(site__slug="monumental-arch")
 
-    response = review(editor_client, source, claim, "accept")
+    response = review(editor_client, source, claim, "accept", event=arch.pk, reason="Same event")
     assert response.status_code == 302
     claim.refresh_from_db()
     assert claim.citation.event == arch
+    assert not claim.citation.approved  # arch is published: the citation waits for review
     assert claim.status == "accepted"
 
     again = review(editor_client, source, claim, "reject")

@@ -3,6 +3,7 @@
 import pytest
 
 from heritage.models import DamageEvent
+from tests.helpers import edit, remove
 
 pytestmark = pytest.mark.usefixtures("palmyra")
 
@@ -23,8 +24,7 @@ def test_an_unchanged_answer_is_a_bodiless_304(api, url):
 def test_an_edit_changes_the_etag(api):
     first = api.get("/api/v1/events/")
     bel = DamageEvent.objects.get(site__slug="temple-of-bel")
-    bel.description += " Edited."
-    bel.save()
+    edit(bel, description=bel.description + " Edited.")
     again = api.get("/api/v1/events/", HTTP_IF_NONE_MATCH=first["ETag"])
     assert again.status_code == 200
     assert again["ETag"] != first["ETag"]
@@ -32,7 +32,7 @@ def test_an_edit_changes_the_etag(api):
 
 def test_a_deletion_changes_the_etag_too(api, editor):
     first = api.get("/api/v1/sites/")
-    DamageEvent.objects.filter(site__slug="palmyra-castle").delete()
+    remove(DamageEvent.objects.get(site__slug="palmyra-castle"))
     assert api.get("/api/v1/sites/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
 
 
@@ -89,7 +89,7 @@ def test_a_deletion_moves_last_modified(api):
 
     first = api.get("/api/v1/sites/")
     time.sleep(1.1)  # Last-Modified counts whole seconds
-    DamageEvent.objects.filter(site__slug="palmyra-castle").delete()
+    remove(DamageEvent.objects.get(site__slug="palmyra-castle"))
     again = api.get("/api/v1/sites/", HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
     assert again.status_code == 200
 
@@ -122,8 +122,7 @@ def test_a_repeated_anonymous_request_is_answered_from_the_cache(api, django_ass
 def test_a_kept_answer_is_never_stale(api):
     first = api.get("/api/v1/events/").json()
     bel = DamageEvent.objects.get(site__slug="temple-of-bel")
-    bel.summary = "Cella and colonnade blown up"
-    bel.save()
+    edit(bel, summary="Cella and colonnade blown up")
     again = api.get("/api/v1/events/").json()
     assert again != first
     assert "Cella and colonnade blown up" in {event["summary"] for event in again["results"]}

@@ -4,7 +4,7 @@ import pytest
 
 from heritage.models import DamageEvent, Site
 from reports.models import Citation, Source
-from tests.helpers import make_citation, make_event, make_published_event, make_source
+from tests.helpers import edit, make_citation, make_event, make_published_event, make_source
 
 pytestmark = pytest.mark.usefixtures("palmyra")
 
@@ -112,8 +112,7 @@ def test_only_what_changed_since_a_moment(api):
     everything = results(api, "/api/v1/events/", page_size=500)
     latest = max(e["updated"] for e in everything)
     bel = DamageEvent.objects.get(site__slug="temple-of-bel")
-    bel.description += " Edited."
-    bel.save()
+    edit(bel, description=bel.description + " Edited.")
     changed = results(api, "/api/v1/events/", updated_since=latest.replace("+00:00", "Z"))
     assert [e["id"] for e in changed if e["updated"] > latest] == [bel.pk]
 
@@ -251,7 +250,7 @@ def test_a_regrade_shows_in_an_incremental_pull(api):
     castle = DamageEvent.objects.get(site__slug="palmyra-castle")
     before = results(api, "/api/v1/events/", page_size=500)
     latest = max(e["updated"] for e in before).replace("+00:00", "Z")
-    make_citation(castle, make_source(publisher="Another agency"))
+    make_citation(castle, make_source(publisher="Another agency"), approve=True)
     changed = results(api, "/api/v1/events/", updated_since=latest)
     assert [(e["site"], e["grade"]) for e in changed if e["updated"] > latest] == [
         ("palmyra-castle", "fair")

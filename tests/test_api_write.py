@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from heritage.models import DamageEvent
 from reports.models import Citation, Source
-from tests.helpers import make_citation, make_event, make_site, make_source
+from tests.helpers import make_citation, make_event, make_site, make_source, move, publish
 
 pytestmark = pytest.mark.django_db
 
@@ -102,22 +102,25 @@ def test_latitude_91_is_refused(curator):
 
 def test_only_an_editor_publishes_and_only_a_supported_event(curator, editor):
     event = make_event()
-    response = client_for(curator).patch(
-        f"/api/v1/events/{event.pk}/", {"state": "published"}, format="json"
-    )
+    publishing = {"state": "published", "reason": "Checked"}
+    response = client_for(curator).patch(f"/api/v1/events/{event.pk}/", publishing, format="json")
     assert response.status_code == 403
+    assert "Only an editor publishes" in response.json()["detail"]
+    event = move(event, "review")
 
     editor_api = client_for(editor)
-    response = editor_api.patch(
-        f"/api/v1/events/{event.pk}/", {"state": "published"}, format="json"
-    )
-    assert response.status_code == 400
+    response = editor_api.patch(f"/api/v1/events/{event.pk}/", publishing, format="json")
+    assert response.status_code == 409
     assert "supports" in response.json()["state"][0]
 
     make_citation(event)
     response = editor_api.patch(
         f"/api/v1/events/{event.pk}/", {"state": "published"}, format="json"
     )
+    assert response.status_code == 400
+    assert "reason" in response.json()
+
+    response = editor_api.patch(f"/api/v1/events/{event.pk}/", publishing, format="json")
     assert response.status_code == 200
     assert DamageEvent.objects.get(pk=event.pk).state == "published"
 
@@ -141,11 +144,13 @@ def test_the_last_support_of_a_published_event_stays(editor):
     event = make_event()
     citation = make_citation(event)
     event.refresh_from_db()
-    event.publish()
+    event = publish(event)
     api = client_for(editor)
     response = api.patch(f"/api/v1/citations/{citation.pk}/", {"stance": "mentions"}, format="json")
     assert response.status_code == 400
-    assert api.delete(f"/api/v1/citations/{citation.pk}/").status_code == 403
+    response = api.delete(f"/api/v1/citations/{citation.pk}/")
+    assert response.status_code == 409
+    assert "only citation supporting" in response.json()["detail"]
     assert Citation.objects.filter(pk=citation.pk).exists()
 
 
@@ -170,7 +175,7 @@ def test_the_last_support_cannot_be_moved_to_another_event(editor, curator):
     event = make_event()
     citation = make_citation(event)
     event.refresh_from_db()
-    event.publish()
+    event = publish(event)
     draft = make_event()
     for user in (editor, curator):
         response = client_for(user).patch(
@@ -180,17 +185,23 @@ def test_the_last_support_cannot_be_moved_to_another_event(editor, curator):
     assert Citation.objects.get(pk=citation.pk).event == event
 
 
-def test_a_curator_cannot_retype_a_source_a_published_event_cites(curator):
+def test_a_curators_retyping_of_a_cited_source_is_a_proposal_the_public_does_not_see(curator):
     event = make_event()
     source = make_source(kind="news")
     make_citation(event, source)
-    event.refresh_from_db()
-    event.publish()
-    response = client_for(curator).patch(
-        f"/api/v1/sources/{source.pk}/", {"kind": "satellite"}, format="json"
+    event = publish(event)
+    api = client_for(curator)
+    response = api.patch(f"/api/v1/sources/{source.pk}/", {"kind": "satellite"}, format="json")
+    assert response.status_code == 400
+    assert "reason" in response.json()
+    response = api.patch(
+        f"/api/v1/sources/{source.pk}/", {"kind": "satellite", "reason": "Imagery"}, format="json"
     )
-    assert response.status_code == 403
+    assert response.status_code == 202
+    assert response.json()["record"]["kind"] == "news"
     assert Source.objects.get(pk=source.pk).kind == "news"
+    event.refresh_from_db()
+    assert event.grade == "weak"
 
 
 def test_empty_identifiers_are_stored_as_null_like_the_admin_does(curator):

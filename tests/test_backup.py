@@ -20,7 +20,7 @@ from django.db.migrations.recorder import MigrationRecorder
 
 from heritage.models import DamageEvent, Site
 from reports.models import Citation
-from tests.helpers import make_citation, make_event, make_source
+from tests.helpers import make_citation, make_event, make_source, remove
 
 # Restores happen outside the test's transaction, so each test commits for real.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -68,7 +68,7 @@ def change_everything():
     make_citation(make_event(site, summary="Added after the backup"), make_source())
     cited = DamageEvent.objects.filter(citations__isnull=False).first()
     citations = Citation.objects.count()
-    cited.delete()
+    remove(cited)
     assert Citation.objects.count() < citations
     Group.objects.create(name="added after the backup")
     Group.objects.first().delete()

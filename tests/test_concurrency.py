@@ -94,9 +94,11 @@ def work(index, folder):
     setup_django()
     from django.db import connection, transaction
 
-    from heritage.models import DamageEvent, Site, State
+    from heritage import workflow
+    from heritage.models import DamageEvent, PendingChange, Site, State
     from reports.models import Citation, Source
 
+    command = workflow.Command(f"worker {index}")
     rng = random.Random(index)
     # Drafts go on sites every worker shares; publishing only on the worker's own.
     # DamageEvent.save derives a site's condition outside any transaction of its own
@@ -116,12 +118,28 @@ def work(index, folder):
         entry.update(values)
 
     def save(record, pending=None):
-        record.save()
+        """Through the workflow, as a command: a change to a published event is a
+        proposal the command approves at once (a new citation's row is then saved twice:
+        proposed, then approved)."""
+        outcome = workflow.save(record, command, "Written by the concurrency test")
+        if outcome.pending:
+            workflow.approve(outcome.proposal, command, "Approved by the concurrency test")
+        live = type(record).objects.get(pk=outcome.record.pk)
+        proposal = outcome.proposal
+        added = proposal is not None and proposal.action == PendingChange.Action.ADD
+        written = 2 if added else 1 if (outcome.changed or proposal) else 0
+        snaps = [snapshot(live)] * written
         # Noted at once when it committed at once, else when its transaction does.
-        if pending is None:
-            note(snapshot(record))
-        else:
-            pending.append(snapshot(record))
+        for snap in snaps:
+            if pending is None:
+                note(snap)
+            else:
+                pending.append(snap)
+        return live
+
+    def publish(record, pending):
+        live = workflow.transition(record, State.PUBLISHED, command, "Publishing")
+        pending.append(snapshot(live))
 
     @contextmanager
     def committed():
@@ -184,16 +202,14 @@ def work(index, folder):
                     save(published, pending)
                     save(citation(published), pending)
                     save(citation(published, basis=rng.choice(["report", "imagery"])), pending)
-                    published.state = State.PUBLISHED
-                    save(published, pending)
+                    publish(published, pending)
             elif step == "rolled back":
                 try:
                     with transaction.atomic():
                         lost = event(own, n, description=LOST)
-                        lost.save()
-                        citation(lost, note=LOST).save()
-                        lost.state = State.PUBLISHED
-                        lost.save()
+                        save(lost, [])
+                        save(citation(lost, note=LOST), [])
+                        publish(lost, [])
                         raise RolledBack
                 except RolledBack:
                     rolled_back += 1

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from heritage.models import DamageLevel
-from tests.helpers import make_event, make_published_event, make_site
+from tests.helpers import edit, make_event, make_published_event, make_site, remove
 
 pytestmark = pytest.mark.django_db
 
@@ -83,9 +83,11 @@ def test_an_event_a_curator_discounted_counts_for_nothing():
     site = make_site()
     make_published_event(site, date="2015-08-30", level="destroyed")
     discounted = make_published_event(site, date="2016-01", level="none", condition_after="slight")
-    discounted.grade_override = "discounted"
-    discounted.grade_override_reason = "The photograph shows another temple."
-    discounted.save()
+    edit(
+        discounted,
+        grade_override="discounted",
+        grade_override_reason="The photograph shows another temple.",
+    )
     site.refresh_from_db()
     assert site.condition == DamageLevel.DESTROYED
 
@@ -96,12 +98,11 @@ def test_the_stored_condition_follows_publishing_editing_and_deleting():
     site.refresh_from_db()
     assert site.condition == DamageLevel.MODERATE
 
-    event.level = "severe"
-    event.save()
+    edit(event, level="severe")
     site.refresh_from_db()
     assert site.condition == DamageLevel.SEVERE
 
-    event.delete()
+    remove(event)
     site.refresh_from_db()
     assert site.condition == ""
 

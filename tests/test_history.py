@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from heritage.models import DamageEvent
 from reports.models import Citation
-from tests.helpers import event_form, make_citation, make_event, make_source
+from tests.helpers import event_form, make_citation, make_event, make_source, move, remove
 
 pytestmark = pytest.mark.django_db
 
@@ -69,8 +69,9 @@ def delete_in_admin(client, event):
     assert client.post(url, {"post": "yes"}).status_code == 302
 
 
-def test_an_editor_restores_a_deleted_event_with_its_citations(palmyra, editor_client):
-    bel = DamageEvent.objects.get(site__slug="temple-of-bel")
+def test_an_editor_restores_a_deleted_event_as_a_draft_with_its_citations(palmyra, editor_client):
+    bel = move(DamageEvent.objects.get(site__slug="temple-of-bel"), "draft")
+    bel.site.refresh_from_db()
     before = {
         "event": DamageEvent.objects.filter(pk=bel.pk).values().get(),
         "citations": list(bel.citations.order_by("pk").values("pk", "source", "quote", "stance")),
@@ -97,10 +98,10 @@ def test_an_editor_restores_a_deleted_event_with_its_citations(palmyra, editor_c
     assert bel.summary not in editor_client.get(listed.request["PATH_INFO"]).content.decode()
 
 
-def test_a_curator_brings_a_published_event_back_as_a_draft(palmyra, curator_client):
+def test_a_curator_brings_a_once_published_event_back_as_a_draft(palmyra, curator_client):
     bel = DamageEvent.objects.get(site__slug="temple-of-bel")
     pk = bel.pk
-    bel.delete()
+    remove(bel)
     url = reverse("admin:heritage_damageevent_restore", args=[pk])
     curator_client.post(url)
     assert DamageEvent.objects.get(pk=pk).state == "draft"

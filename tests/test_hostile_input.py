@@ -29,9 +29,9 @@ from django.utils.html import escape
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from heritage.models import Actor, DamageEvent, Site, SiteImage, SiteName, State
+from heritage.models import Actor, DamageEvent, Site, SiteImage, SiteName
 from reports.models import Citation, Claim, Source
-from tests.helpers import make_actor, make_citation, make_event, make_site, make_source
+from tests.helpers import make_actor, make_citation, make_event, make_site, make_source, publish
 
 pytestmark = pytest.mark.django_db
 
@@ -195,9 +195,7 @@ def plant(number, payload):
     )  # fmt: skip
     citation = make_citation(event, source, quote=payload, locator=payload, note=payload)
     paraphrase = make_citation(event, source, stance="mentions", note=payload)
-    event.refresh_from_db()
-    event.state = State.PUBLISHED
-    event.save()
+    event = publish(event)
     return Planted(
         payload, place, site, actor, event, source, citation, paraphrase, source.propose_claims()
     )
@@ -475,8 +473,18 @@ def test_ingested_articles_full_of_payloads_are_text_everywhere(db, tmp_path, cl
         payloads = [p for p in XSS if p in source.text]
         assert_safe(client.get(f"/admin/reports/source/{source.pk}/claims/"), payloads)
         assert_safe(client.get(f"/admin/reports/source/{source.pk}/change/"), payloads)
+    cite_publicly(page, article)
+    for source in (page, article):
         assert_safe(client.get(f"/sources/{source.pk}/"), [source.title])
     assert_safe(client.get("/sources/"), [page.title, article.title])
+
+
+def cite_publicly(*sources):
+    """A published event citing each source: what makes a source public."""
+    event = make_event()
+    for source in sources:
+        make_citation(event, source)
+    publish(event)
 
 
 def test_an_og_url_that_is_not_a_web_address_is_not_taken_from_an_uploaded_page(db, editor_client):
@@ -486,6 +494,7 @@ def test_an_og_url_that_is_not_a_web_address_is_not_taken_from_an_uploaded_page(
     source = Source.objects.get()
     assert source.url == ""
     assert "steal" not in source.text
+    cite_publicly(source)
     assert_safe(editor_client.get(f"/sources/{source.pk}/"), [source.title])
 
 
@@ -584,7 +593,7 @@ def plain(db):
     event = make_event(bel, summary="Cella blown up", description="Destroyed", actor=actor)
     make_citation(event, source, quote="The cella was destroyed", locator="paragraph")
     event.refresh_from_db()
-    event.publish()
+    event = publish(event)
     draft = make_event(palmyra, summary="Looting reported", kind="looting", level="unknown")
     make_citation(draft, make_source(title="Looting in the museum", publisher="Monitor"))
 

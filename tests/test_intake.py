@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
-from heritage.models import DamageEvent, Site
+from heritage.models import DamageEvent, PendingChange, Site
 from reports.models import Claim, ClaimStatus, Source
 
 pytestmark = pytest.mark.usefixtures("palmyra")
@@ -71,18 +71,30 @@ def test_a_path_that_does_not_exist_is_refused(tmp_path):
         ingest(tmp_path / "missing.txt")
 
 
-def test_accepting_a_claim_cites_it_on_the_event_whose_dates_overlap(folder, editor):
+def test_accepting_a_claim_makes_a_new_draft_unless_the_curator_chooses_an_event(folder, editor):
     ingest(folder / "report.txt")
     claim = body_claim()
-    event = DamageEvent.objects.get(site__slug="temple-of-baalshamin")
-    citations_before = event.citations.count()
+    published = DamageEvent.objects.get(site__slug="temple-of-baalshamin")
+    # Its dates overlap the claim's: offered first, never taken without being chosen.
+    assert claim.candidate_events()[0] == (published, True)
     citation = claim.accept(editor)
-    assert citation.event == event
-    assert event.citations.count() == citations_before + 1
+    assert citation.event != published
+    assert (citation.event.state, citation.event.date) == ("draft", "2015-08-23")
     claim.refresh_from_db()
     assert (claim.status, claim.citation) == (ClaimStatus.ACCEPTED, citation)
     with pytest.raises(ValidationError, match="already been reviewed"):
         claim.accept(editor)
+
+
+def test_an_undated_claim_is_never_matched_to_an_event_by_itself(folder, editor):
+    ingest(folder / "report.txt")
+    claim = body_claim()
+    claim.date = ""
+    claim.save()
+    assert not any(overlaps for _, overlaps in claim.candidate_events())
+    citation = claim.accept(editor)
+    assert citation.event.state == "draft"
+    assert citation.event.date == "../2015-08-24"
 
 
 def test_a_claim_with_no_matching_event_makes_a_draft_nobody_sees_yet(folder, curator):
@@ -121,11 +133,24 @@ def test_a_50_mb_file_is_refused_without_being_read(tmp_path):
     assert "50.0 MB" in err.getvalue()
 
 
-def test_a_curator_cannot_add_evidence_to_a_published_event_by_accepting(folder, curator):
+def test_a_claim_accepted_onto_a_published_event_waits_for_review(folder, curator):
     ingest(folder / "report.txt")
     claim = body_claim()
-    with pytest.raises(ValidationError, match="only an editor"):
-        claim.accept(curator)
+    published = DamageEvent.objects.get(site__slug="temple-of-baalshamin")
+    public = (published.grade, published.has_conflict, published.citations.public().count())
+    citation = claim.accept(curator, event=published, reason="A second report")
+    assert not citation.approved
+    published.refresh_from_db()
+    assert (published.grade, published.has_conflict, published.citations.public().count()) == public
+    assert PendingChange.objects.get(status="pending").object_id == citation.pk
+
+
+def test_a_claim_cannot_be_accepted_onto_another_sites_event(folder, curator):
+    ingest(folder / "report.txt")
+    claim = body_claim()
+    bel = DamageEvent.objects.get(site__slug="temple-of-bel")
+    with pytest.raises(ValidationError, match="another site"):
+        claim.accept(curator, event=bel)
     assert Claim.objects.get(pk=claim.pk).status == "proposed"
 
 

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from heritage.models import DamageEvent, Grade
-from tests.helpers import make_citation, make_event, make_source
+from tests.helpers import make_citation, make_event, make_source, publish
 
 pytestmark = pytest.mark.django_db
 
@@ -149,12 +149,12 @@ def test_an_event_can_only_be_published_with_a_supporting_citation():
     event = make_event()
     make_citation(event, stance="mentions")
     with pytest.raises(ValidationError, match="at least one citation that supports"):
-        event.publish()
+        event = publish(event)
     event.refresh_from_db()
     assert event.state == "draft"
 
     make_citation(event)
-    event.publish()
+    event = publish(event)
     event.refresh_from_db()
     assert event.state == "published"
 

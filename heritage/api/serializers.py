@@ -32,7 +32,8 @@ class ModelValidation:
         # the checks that compare old and new (publishing, moving a citation).
         instance = copy.copy(self.instance) if self.instance else self.Meta.model()
         for name, value in attrs.items():
-            setattr(instance, name, value)
+            if name != "reason":
+                setattr(instance, name, value)
         try:
             instance.full_clean(exclude=self.unvalidated_fields())
         except DjangoValidationError as error:
@@ -130,6 +131,22 @@ class EventCitationSerializer(serializers.Serializer):
         return iso_bound(citation.claimed_upper)
 
 
+class ReasonField(serializers.CharField):
+    """Why a write is made: kept in the record's history, and required for a change to
+    the published record and for every change of state."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            write_only=True,
+            required=False,
+            allow_blank=True,
+            max_length=500,
+            help_text="Why: kept in the history; required for a change to the published "
+            "record and for a change of state.",
+            **kwargs,
+        )
+
+
 class DamageEventSerializer(ModelValidation, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:event-detail")
     page = serializers.SerializerMethodField(help_text="The event on its site's public page.")
@@ -147,6 +164,7 @@ class DamageEventSerializer(ModelValidation, serializers.ModelSerializer):
     date_text = serializers.SerializerMethodField(help_text="The date in words.")
     grade_explanation = serializers.SerializerMethodField()
     citations = EventCitationSerializer(many=True, read_only=True)
+    reason = ReasonField()
 
     class Meta:
         model = DamageEvent
@@ -155,6 +173,7 @@ class DamageEventSerializer(ModelValidation, serializers.ModelSerializer):
             "date_upper", "date_text", "level", "extent", "cause", "actor", "condition_after",
             "description", "state", "grade", "grade_explanation", "grade_override",
             "grade_override_reason", "has_conflict", "citations", "created", "updated",
+            "reason",
         ]  # fmt: skip
         read_only_fields = ["grade", "has_conflict", "created", "updated"]
 
@@ -174,19 +193,11 @@ class DamageEventSerializer(ModelValidation, serializers.ModelSerializer):
         return GRADE_EXPLANATIONS.get(event.grade, "")
 
     def validate(self, attrs):
-        # Read before ModelValidation copies the new values onto the instance.
-        event = self.instance
-        self.context["view"].check_editable(event)
-        self.context["view"].check_may_publish(attrs.get("state"))
-        publishing = attrs.get("state") == State.PUBLISHED and (
-            event is None or event.state != State.PUBLISHED
-        )
-        attrs = super().validate(attrs)
-        if publishing:
-            problem = (event or DamageEvent()).publication_problem(None if event else [])
-            if problem:
-                raise serializers.ValidationError({"state": [problem]})
-        return attrs
+        if self.instance is None and attrs.get("state", State.DRAFT) != State.DRAFT:
+            raise serializers.ValidationError(
+                {"state": ["A new event is a draft: send it for review, then publish it."]}
+            )
+        return super().validate(attrs)
 
 
 # What a page of events is built from: each event's columns, and its citations'.

@@ -1,5 +1,7 @@
 """The API's endpoints: sites, events and the full download."""
 
+import copy
+
 from django.conf import settings
 from django.db.models import ProtectedError
 from django.http import FileResponse
@@ -15,14 +17,15 @@ from rest_framework import (
 )
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import (
-    PermissionDenied,
+    APIException,
     ValidationError,
 )
 from rest_framework.response import Response
 
-from heritage import dataset
+from heritage import dataset, workflow
 from heritage.api.conditional import Answered, ConditionalAnswers
 from heritage.api.pagination import RecordPagination
+from heritage.api.permissions import RecordPermission
 from heritage.api.renderers import (
     CSVRenderer,
     FastJSONRenderer,
@@ -53,9 +56,9 @@ from heritage.dates import describe_edtf
 from heritage.filters import DamageEventFilter, SiteFilter
 from heritage.models import (
     GRADE_EXPLANATIONS,
+    REVIEWED_EVIDENCE,
     DamageEvent,
     Site,
-    State,
 )
 from reports.models import Citation
 
@@ -68,6 +71,7 @@ class RegisterViewSet(ConditionalAnswers, viewsets.ModelViewSet):
     renderer_classes = [FastJSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
     parser_classes = [JSONParser]
     pagination_class = RecordPagination
+    permission_classes = [RecordPermission]
     schema = RegisterSchema()
     # Records are found by their id: anything else is not found before it reaches the
     # database (PostgreSQL cannot compare a NUL character).
@@ -136,21 +140,80 @@ class RegisterViewSet(ConditionalAnswers, viewsets.ModelViewSet):
                 status=status.HTTP_409_CONFLICT,
             )
 
-    def check_editable(self, *records):
-        """The admin's rule: curators change drafts and their evidence; once an event is
-        sent for review, only an editor may."""
-        for record in records:
-            if record is not None and not record.editable_by(self.request.user):
-                raise PermissionDenied(
-                    "Only an editor may change this: it is, or is evidence for, an event "
-                    "under review or published."
-                )
 
-    def check_may_publish(self, new_state):
-        if new_state == State.PUBLISHED and not self.request.user.has_perm(
-            "heritage.publish_damageevent"
-        ):
-            raise PermissionDenied("Only an editor may publish an event.")
+# How a refusal of the workflow reads over HTTP, by its kind (workflow.Refused's code).
+REFUSED_STATUS = {
+    "role": status.HTTP_403_FORBIDDEN,
+    "stale": status.HTTP_409_CONFLICT,
+    "done": status.HTTP_409_CONFLICT,
+    "condition": status.HTTP_409_CONFLICT,
+    "reason": status.HTTP_400_BAD_REQUEST,
+}
+
+
+class WorkflowWrites:
+    """ViewSet mixin for the records heritage.workflow keeps (events, citations,
+    sources): each write goes through it, and is applied (200, 201, 204), kept as a
+    proposal for an editor's review (202, the record unchanged), or refused with why."""
+
+    outcome = None
+
+    def handle_exception(self, exc):
+        if isinstance(exc, workflow.Refused):
+            field = "reason" if exc.code == "reason" else getattr(exc, "field", "detail")
+            message = " ".join(exc.messages)
+            refused = APIException({"detail": message} if field == "detail" else {field: [message]})
+            refused.status_code = REFUSED_STATUS.get(exc.code, status.HTTP_409_CONFLICT)
+            exc = refused
+        return super().handle_exception(exc)
+
+    def _write(self, serializer, record):
+        data = dict(serializer.validated_data)
+        reason, target = data.pop("reason", ""), data.pop("state", None)
+        for name, value in data.items():
+            setattr(record, name, value)
+        self.outcome = workflow.save(record, self.request.user, reason)
+        serializer.instance = self.outcome.record
+        if target is not None and target != self.outcome.record.state:
+            try:
+                serializer.instance = workflow.transition(
+                    self.outcome.record, target, self.request.user, reason
+                )
+            except workflow.Refused as error:
+                error.field = "state" if error.code == "condition" else "detail"
+                raise
+
+    def perform_create(self, serializer):
+        self._write(serializer, serializer.Meta.model())
+
+    def perform_update(self, serializer):
+        # A copy: the instance read for this request stays as read, for the workflow to
+        # compare with what is stored now.
+        self._write(serializer, copy.copy(serializer.instance))
+
+    def perform_destroy(self, instance):
+        reason = self.request.query_params.get("reason", "")
+        self.outcome = workflow.delete(instance, self.request.user, reason)
+
+    def _accepted(self, response):
+        if self.outcome is not None and self.outcome.pending:
+            body = {
+                "detail": self.outcome.describe(),
+                "pending_change": self.outcome.proposal.pk,
+            }
+            if response.data is not None:
+                body["record"] = response.data
+            return Response(body, status=status.HTTP_202_ACCEPTED)
+        return response
+
+    def create(self, request, *args, **kwargs):
+        return self._accepted(super().create(request, *args, **kwargs))
+
+    def update(self, request, *args, **kwargs):
+        return self._accepted(super().update(request, *args, **kwargs))
+
+    def destroy(self, request, *args, **kwargs):
+        return self._accepted(super().destroy(request, *args, **kwargs))
 
 
 @extend_schema_view(
@@ -220,7 +283,7 @@ class SiteViewSet(RegisterViewSet):
         }
     ),
 )
-class DamageEventViewSet(RegisterViewSet):
+class DamageEventViewSet(WorkflowWrites, RegisterViewSet):
     """Damage events, each with its site and its citations. Anonymous readers see
     published events only; `state` filters for curators."""
 
@@ -258,7 +321,9 @@ class DamageEventViewSet(RegisterViewSet):
         site_url = url_pattern(request, "heritage:site-detail")
         citations = {}
         for citation in (
-            Citation.objects.filter(event_id__in=[event["id"] for event in events])
+            Citation.objects.filter(
+                REVIEWED_EVIDENCE, event_id__in=[event["id"] for event in events]
+            )
             .order_by("event", "id")
             .values(*CITATION_VALUES, **CITATION_RELATED)
         ):
@@ -311,10 +376,6 @@ class DamageEventViewSet(RegisterViewSet):
             }
             for event in events
         ]
-
-    def perform_destroy(self, instance):
-        self.check_editable(instance)
-        instance.delete()
 
 
 @extend_schema(

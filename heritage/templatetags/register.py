@@ -108,6 +108,8 @@ def event_article(event, show_site=False, brief=False):
         *(f"<div><dt>{term}</dt><dd>{value}</dd></div>" for term, value in facts),
         "</dl>",
     ]
+    if getattr(event, "preview_note", ""):
+        html.append(f'<p class="preview-note" role="note">{escape(event.preview_note)}</p>')
     if event.has_conflict:
         html.append(
             '<p class="warning" role="note"><strong>Sources disagree</strong> on when this '

@@ -389,6 +389,9 @@ class Command(BaseCommand):
                 if event.publication_problem([c.stance for c in cited]):
                     event.state = State.DRAFT
                 if event.state == State.PUBLISHED:
+                    # A published event's evidence was reviewed when it was published.
+                    for citation in cited:
+                        citation.approved = True
                     readings.setdefault(site.pk, []).append(
                         Reading(*(getattr(event, f) for f in Reading._fields))
                     )
