@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import ExtractYear
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
@@ -139,13 +139,14 @@ class StepForm(forms.Form):
     version = forms.IntegerField()
 
 
-def take_steps(request, events, target, reason):
-    """Take each event to `target` in a transaction of its own: those allowed proceed,
-    and each refused one is named with why. Returns (done, refused)."""
+def take_steps(request, events, name, reason):
+    """Take the step `name` for each event in a transaction of its own: those allowed
+    proceed, and each refused one is named with why. Returns (done, refused)."""
     done, refused = [], []
+    step = workflow.BY_NAME[name]
     for event in events:
         try:
-            workflow.transition(event, target, request.user, reason)
+            workflow.transition(event, step.target, request.user, reason, step=name)
         except workflow.Refused as error:
             refused.append(f"“{event}”: {' '.join(error.messages)}")
         else:
@@ -346,6 +347,7 @@ class DamageEventAdmin(RecordAdmin):
                 request.user,
                 form.cleaned_data["reason"],
                 version=form.cleaned_data["version"],
+                step=step.name,
             )
         except workflow.Refused as error:
             self.message_user(
@@ -364,10 +366,11 @@ class DamageEventAdmin(RecordAdmin):
             raise PermissionDenied
         if request.method == "POST":
             return self.decide_queue(request)
+        supporting = Citation.objects.filter(event=OuterRef("pk"), stance="supports")
         events = (
             DamageEvent.objects.filter(state=State.REVIEW)
             .select_related("site", "submitted_by", "drafted_by")
-            .annotate(citation_count=Count("citations"))
+            .annotate(citation_count=Count("citations"), supported=Exists(supporting))
             .order_by("submitted_at", "id")
         )
         proposals = list(
@@ -381,12 +384,14 @@ class DamageEventAdmin(RecordAdmin):
             .select_related("source", "site")
             .order_by("created", "id")
         )
+        publish = workflow.BY_NAME["publish"]
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": "Review queue",
             "events": [
-                (e, workflow.refusal(request.user, workflow.BY_NAME["publish"], e)) for e in events
+                (e, workflow.refusal(request.user, publish, e, ["supports"] * e.supported))
+                for e in events
             ],
             "proposals": [
                 (
@@ -417,9 +422,9 @@ class DamageEventAdmin(RecordAdmin):
             return redirect("admin:heritage_review_queue")
         done, refused = 0, []
         for event in DamageEvent.objects.filter(pk__in=chosen["event"]).select_related("site"):
-            target = State.PUBLISHED if approve else State.DRAFT
+            name = "publish" if approve else "return"
             try:
-                workflow.transition(event, target, request.user, reason)
+                workflow.transition(event, None, request.user, reason, step=name)
                 done += 1
             except workflow.Refused as error:
                 refused.append(f"“{event}”: {' '.join(error.messages)}")
@@ -479,35 +484,28 @@ class DamageEventAdmin(RecordAdmin):
         self.message_user(request, text, messages.WARNING if lost else messages.SUCCESS)
         return redirect("admin:heritage_damageevent_change", event.pk)
 
-    def _step_action(self, request, queryset, target, what):
+    def _step_action(self, request, queryset, name):
         reason = request.POST.get("reason", "")
-        done, refused = take_steps(request, queryset.select_related("site"), target, reason)
-        report_steps(self, request, done, refused, what)
+        done, refused = take_steps(request, queryset.select_related("site"), name, reason)
+        report_steps(self, request, done, refused, workflow.BY_NAME[name].done)
 
     @admin.action(description="Send the selected drafts for review")
     def send_to_review(self, request, queryset):
-        self._step_action(request, queryset, State.REVIEW, "sent for review")
+        self._step_action(request, queryset, "submit")
 
     @admin.action(description="Publish the selected events", permissions=["publish"])
     def publish(self, request, queryset):
-        self._step_action(request, queryset, State.PUBLISHED, "published")
+        self._step_action(request, queryset, "publish")
 
     @admin.action(description="Return the selected events to draft")
     def return_to_draft(self, request, queryset):
-        self._step_action(
-            request, queryset.filter(state=State.REVIEW), State.DRAFT, "returned to draft"
-        )
+        self._step_action(request, queryset, "return")
 
     @admin.action(
         description="Withdraw the selected events from publication", permissions=["publish"]
     )
     def withdraw(self, request, queryset):
-        self._step_action(
-            request,
-            queryset.filter(state=State.PUBLISHED),
-            State.DRAFT,
-            "withdrawn from publication",
-        )
+        self._step_action(request, queryset, "withdraw")
 
 
 def _targets(proposals):

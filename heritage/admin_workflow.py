@@ -133,6 +133,8 @@ class RecordAdmin(NulSafeChangeListMixin, SimpleHistoryAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            return fieldsets  # read-only: nothing to give a reason for
         named = set(flatten_fieldsets(fieldsets))
         extra = [name for name in ("change_reason", "opened_version") if name not in named]
         return [*fieldsets, ("Change", {"fields": extra})] if extra else fieldsets
@@ -252,11 +254,12 @@ class RecordAdmin(NulSafeChangeListMixin, SimpleHistoryAdmin):
                     )
         else:
             form = form_class(instance=obj, initial={"opened_version": live.version})
+        fieldsets = self.get_fieldsets(request, live)
         admin_form = helpers.AdminForm(
             form,
-            self.get_fieldsets(request, obj),
+            fieldsets,
             {},
-            self.get_readonly_fields(request, obj) if may_change else form.base_fields,
+            self.get_readonly_fields(request, obj) if may_change else flatten_fieldsets(fieldsets),
             model_admin=self,
         )
         context = {

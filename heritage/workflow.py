@@ -129,10 +129,12 @@ def step_to(state, target):
     return next((s for s in TRANSITIONS if state in s.sources and s.target == target), None)
 
 
-def refusal(user, step, event):
-    """Why `user` may not take `step` on `event` as it is now, or None."""
+def refusal(user, step, event, stances=None):
+    """Why `user` may not take `step` on `event` as it is now, or None. `stances` are its
+    citations' stances, where the caller has them (the queue reads them for every
+    event at once)."""
     if event.state not in step.sources:
-        if event.state == step.target:
+        if event.state == step.target and step.name != "withdraw":
             return f"This event is already {State(event.state).label.lower()}."
         return f"An event that is {State(event.state).label.lower()} cannot be {step.done}."
     if step.name == "submit" and not is_curator(user):
@@ -154,7 +156,7 @@ def refusal(user, step, event):
                     "You were the last to change this event or its evidence: another editor "
                     "must publish it (four eyes)."
                 )
-        return event.publication_problem()
+        return event.publication_problem(stances)
     return None
 
 
@@ -184,12 +186,19 @@ def _check_version(live, version):
 
 
 @transaction.atomic
-def transition(event, target, user, reason, version=None):
-    """Take the event to state `target` as `user`, with a reason. Returns the event as
+def transition(event, target, user, reason, version=None, step=None):
+    """Take the event to state `target` as `user`, with a reason (by the step named
+    `step`, when the caller names one: "withdraw" is not "return"). Returns the event as
     stored. Refused (nothing changed) when the step is not allowed now."""
     live = _lock_event(event.pk)
     _check_version(live, version)
-    step = step_to(live.state, target)
+    if step is not None:
+        step = BY_NAME[step]
+        if live.state not in step.sources:
+            problem = refusal(user, step, live)
+            raise Refused(problem, "done" if live.state == step.target else "condition")
+    else:
+        step = step_to(live.state, target)
     if step is None:
         if live.state == target:
             raise Refused(f"This event is already {State(target).label.lower()}.", "done")

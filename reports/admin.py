@@ -43,11 +43,17 @@ class CitationInlineFormSet(BaseInlineFormSet):
                 "below): your change waits for an editor's review with it.",
                 code="reason",
             )
-        stances = [
-            form.cleaned_data.get("stance")
-            for form in self.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE")
-        ]
+        # The evidence the event will have: its stored citations, as the submitted forms
+        # change them (a formset need not hold every citation).
+        stances = dict(event.citations.values_list("pk", "stance"))
+        for form in self.forms:
+            if not form.cleaned_data:
+                continue
+            if form.cleaned_data.get("DELETE"):
+                stances.pop(form.instance.pk, None)
+            else:
+                stances[form.instance.pk or id(form)] = form.cleaned_data.get("stance")
+        stances = list(stances.values())
         problem = event.publication_problem(stances)
         if problem:
             raise ValidationError(problem, code="unsupported")

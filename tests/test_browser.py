@@ -81,51 +81,71 @@ def test_the_home_map_shows_one_marker_per_located_site(live_palmyra, new_page, 
     screenshot(page, "home")
 
 
-def test_an_editor_publishes_an_event_in_the_admin_and_the_public_sees_it(
-    live_palmyra, new_page, screenshot, django_user_model
-):
+def log_in(new_page, django_user_model, role):
+    """A fresh browser, logged in to the admin as a new user holding `role`."""
     password = secrets.token_urlsafe(24)
-    user = django_user_model.objects.create_user("browser-editor", password=password)
+    user = django_user_model.objects.create_user(f"browser-{role}", password=password)
     user.is_staff = True
     user.save()
-    user.groups.add(Group.objects.get(name="editor"))
+    user.groups.add(Group.objects.get(name=role))
+    page = new_page()
+    page.goto("/admin/")
+    page.wait_for_url("**/admin/login/**")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#user-tools")).to_contain_text(user.username)
+    return page, user
+
+
+def test_a_curators_draft_reaches_the_public_only_when_another_editor_approves_it(
+    live_palmyra, new_page, screenshot, django_user_model
+):
     source = Source.objects.get(
         title__startswith="[Satellite imagery analysis confirming the destruction of the "
         "Temple of Baalshamin"
     )
     summary = f"Portico columns toppled (browser test {secrets.token_hex(4)})"
 
-    page = new_page()
-    page.goto("/admin/")
-    page.wait_for_url("**/admin/login/**")
-    screenshot(page, "login")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#user-tools")).to_contain_text(user.username)
-    screenshot(page, "admin")
-
-    page.goto("/admin/heritage/damageevent/add/")
-    choose_in_autocomplete(page, "#id_site", "Baalshamin", "Temple of Baalshamin")
-    page.locator("#id_summary").fill(summary)
-    page.locator("#id_date").fill("2015-09")
-    page.locator("#id_state").select_option("published")
-    page.locator("#id_level").select_option("moderate")
-    page.locator("#id_cause").select_option("explosives")
-    choose_in_autocomplete(page, "#id_citations-0-source", "UNOSAT Baalshamin", str(source))
-    page.locator("#id_citations-0-stance").select_option("supports")
-    page.locator("#id_citations-0-basis").select_option("imagery")
-    screenshot(page, "event-add")
-    page.locator("input[name=_save]").click()
-
-    expect(page.locator(".messagelist .success")).to_be_visible()
-    screenshot(page, "event-saved")
+    curator, _ = log_in(new_page, django_user_model, "curator")
+    curator.goto("/admin/heritage/damageevent/add/")
+    choose_in_autocomplete(curator, "#id_site", "Baalshamin", "Temple of Baalshamin")
+    curator.locator("#id_summary").fill(summary)
+    curator.locator("#id_date").fill("2015-09")
+    curator.locator("#id_level").select_option("moderate")
+    curator.locator("#id_cause").select_option("explosives")
+    choose_in_autocomplete(curator, "#id_citations-0-source", "UNOSAT Baalshamin", str(source))
+    curator.locator("#id_citations-0-stance").select_option("supports")
+    curator.locator("#id_citations-0-basis").select_option("imagery")
+    screenshot(curator, "event-add")
+    curator.locator("input[name=_continue]").click()
+    expect(curator.locator(".messagelist .success")).to_be_visible()
     event = DamageEvent.objects.get(summary=summary)
-    assert event.state == State.PUBLISHED
-    assert event.site.slug == "temple-of-baalshamin"
-    assert list(event.citations.values_list("source", "stance")) == [(source.pk, "supports")]
+    assert event.state == State.DRAFT
+
+    # Sent for review from its page, with a reason; publishing is not offered to her.
+    expect(curator.get_by_role("button", name="Publish")).to_be_disabled()
+    curator.get_by_label("Reason for the step").fill("Imagery confirms it")
+    curator.get_by_role("button", name="Send for review").click()
+    expect(curator.locator(".messagelist .success")).to_contain_text("sent for review")
+    screenshot(curator, "sent-for-review")
 
     public = new_page()  # a visitor: not logged in
+    public.goto("/sites/temple-of-baalshamin/")
+    expect(public.locator(f"#event-{event.pk}")).to_have_count(0)
+
+    editor, _ = log_in(new_page, django_user_model, "editor")
+    expect(editor.locator("#review-queue-counts")).to_contain_text("Events in review")
+    editor.locator("#review-queue-counts caption a").click()
+    editor.locator(f"#queue-event-{event.pk}").check()
+    editor.get_by_label("Reason (one for all the selected)").fill("Checked the imagery")
+    screenshot(editor, "review-queue")
+    editor.get_by_role("button", name="Approve selected").click()
+    expect(editor.locator(".messagelist .success")).to_contain_text("1 item(s) approved")
+    event.refresh_from_db()
+    assert event.state == State.PUBLISHED
+    assert list(event.citations.values_list("source", "stance")) == [(source.pk, "supports")]
+
     public.goto("/sites/temple-of-baalshamin/")
     entry = public.locator(f"ol.timeline #event-{event.pk}")
     expect(entry.locator("h3")).to_have_text(summary)

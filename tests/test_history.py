@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from heritage.models import DamageEvent
+from heritage.models import DamageEvent, PendingChange
 from reports.models import Citation
-from tests.helpers import event_form, make_citation, make_event, make_source, move, remove
+from tests.helpers import event_form, make_citation, make_event, make_source, move, publish, remove
 
 pytestmark = pytest.mark.django_db
 
@@ -176,3 +176,72 @@ def test_the_deleted_events_page_costs_the_same_queries_however_many(
         again = editor_client.get(url)
     assert again.content.decode().count("Restore</button>") == 6
     assert first.content.decode().count("Restore</button>") == 3
+
+
+# History pages obey the same rules as the change pages
+
+
+def revert_url(record, version):
+    name = f"admin:{record._meta.app_label}_{record._meta.model_name}_simple_history"
+    return reverse(name, args=[record.pk, version.history_id])
+
+
+def test_a_curator_may_view_but_not_revert_an_event_in_review(curator_client):
+    event = make_event(summary="First words")
+    first = event.history.earliest("history_date")
+    event.summary = "Second words"
+    event.save()
+    event = move(event, "review")
+    url = revert_url(event, first)
+    page = curator_client.get(url).content.decode()
+    assert "you may not change this record now" in page
+    assert 'value="Revert"' not in page
+    response = curator_client.post(url, event_form(event.site, summary="First words"))
+    assert response.status_code == 403
+    event.refresh_from_db()
+    assert (event.summary, event.state) == ("Second words", "review")
+
+
+def test_reverting_a_cited_source_proposes_the_old_version(curator_client, curator):
+    source = make_source(kind="news", title="As first published")
+    first = source.history.earliest("history_date")
+    event = make_event()
+    make_citation(event, source)
+    source.title = "Retitled before publication"
+    source.save()
+    publish(event)
+    url = revert_url(source, first)
+    response = curator_client.post(
+        url,
+        {"kind": "news", "title": "As first published", "publisher": source.publisher,
+         "published": source.published, "change_reason": "The outlet's own title"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    source.refresh_from_db()
+    assert source.title == "Retitled before publication"
+    proposal = PendingChange.objects.get(status="pending")
+    assert (proposal.changes, proposal.proposed_by) == ({"title": "As first published"}, curator)
+
+
+def test_reverting_a_citation_of_an_event_in_review_is_refused_to_a_curator(curator_client):
+    event = make_event()
+    citation = make_citation(event, locator="p. 1")
+    first = citation.history.earliest("history_date")
+    citation.locator = "p. 2"
+    citation.save()
+    move(event, "review")
+    response = curator_client.post(
+        revert_url(citation, first),
+        {"event": event.pk, "source": citation.source_id, "stance": "supports",
+         "basis": "report", "locator": "p. 1"},
+    )  # fmt: skip
+    assert response.status_code == 403
+    assert Citation.objects.get(pk=citation.pk).locator == "p. 2"
+
+
+def test_history_pages_answer_404_for_a_record_that_is_gone(editor_client):
+    event = make_event()
+    version = event.history.earliest("history_date")
+    url = revert_url(event, version)
+    remove(event)
+    assert editor_client.get(url).status_code == 404
