@@ -9,24 +9,18 @@ class Command(BaseCommand):
     help = (
         "Load the Palmyra record (fixtures/palmyra.json) into an empty register and start "
         "its edit history. Does nothing when the register already holds sites, so "
-        "curators' edits are never overwritten."
+        "curators' edits, and their review, are never overwritten."
     )
 
-    def add_arguments(self, parser):
-        parser.add_argument(
-            "--force",
-            action="store_true",
-            help="Load even when sites exist (rows with the "
-            "same ids are overwritten by the fixture's).",
-        )
-
-    def handle(self, *args, force=False, **options):
-        if Site.objects.exists() and not force:
+    def handle(self, *args, **options):
+        if Site.objects.exists():
             self.stdout.write(
                 "The register already holds sites; the Palmyra data is not loaded again."
             )
             return
         with transaction.atomic():
+            # The fixture is a reviewed record, loaded whole into an empty register:
+            # there is no earlier public state for it to change.
             call_command("loaddata", "palmyra", verbosity=0)
             # loaddata stores rows as written; derive the grades again in case the
             # fixture was edited by hand.
