@@ -15,7 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from heritage import workflow
-from heritage.admin_workflow import RecordAdmin, pending_table
+from heritage.admin_workflow import RecordAdmin, VersionedInlineForm, pending_table
 from heritage.dates import EARLIEST, LATEST
 from heritage.models import (
     GRADE_EXPLANATIONS,
@@ -32,8 +32,23 @@ from reports.admin import CitationInline
 from reports.models import Citation, Claim, ClaimStatus
 
 
+class SiteNameForm(VersionedInlineForm):
+    class Meta:
+        model = SiteName
+        fields = ["name", "language"]
+
+
+class SiteImageForm(VersionedInlineForm):
+    class Meta:
+        model = SiteImage
+        fields = ["image", "caption", "credit", "licence", "taken"]
+
+
 class SiteNameInline(admin.TabularInline):
     model = SiteName
+    form = SiteNameForm
+    fields = ["name", "language", "approved", "opened_version"]
+    readonly_fields = ["approved"]
     extra = 1
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
@@ -46,9 +61,11 @@ class SiteNameInline(admin.TabularInline):
 
 class SiteImageInline(admin.StackedInline):
     model = SiteImage
+    form = SiteImageForm
     extra = 0
-    fields = ["thumbnail", "image", "caption", ("credit", "licence", "taken")]
-    readonly_fields = ["thumbnail"]
+    fields = ["thumbnail", "image", "caption", ("credit", "licence", "taken"), "approved",
+              "opened_version"]  # fmt: skip
+    readonly_fields = ["thumbnail", "approved"]
 
     @admin.display(description="")
     def thumbnail(self, image):
@@ -64,8 +81,9 @@ class SiteImageInline(admin.StackedInline):
 
 @admin.register(Site)
 class SiteAdmin(RecordAdmin):
-    list_display = ["name", "kind", "parent", "latitude", "longitude", "event_count"]
-    list_filter = ["kind", "location_precision"]
+    kept_by_workflow = True
+    list_display = ["name", "kind", "parent", "latitude", "longitude", "event_count", "approved"]
+    list_filter = ["approved", "kind", "location_precision"]
     list_select_related = ["parent"]
     search_fields = ["name", "slug", "names__name", "description"]
     prepopulated_fields = {"slug": ["name"]}
@@ -91,7 +109,8 @@ class SiteAdmin(RecordAdmin):
 
 @admin.register(Actor)
 class ActorAdmin(RecordAdmin):
-    list_display = ["name"]
+    kept_by_workflow = True
+    list_display = ["name", "approved"]
     search_fields = ["name", "description"]
 
 
@@ -141,12 +160,19 @@ class StepForm(forms.Form):
 
 def take_steps(request, events, name, reason):
     """Take the step `name` for each event in a transaction of its own: those allowed
-    proceed, and each refused one is named with why. Returns (done, refused)."""
+    proceed, and each refused one is named with why. Each at the version the list showed
+    (DamageEventAdmin.opened), so that a step is never taken on an event changed since.
+    Returns (done, refused)."""
     done, refused = [], []
     step = workflow.BY_NAME[name]
     for event in events:
         try:
-            workflow.transition(event, step.target, request.user, reason, step=name)
+            version = ids([request.POST.get(f"version-{event.pk}", "")])
+            if not version:
+                raise workflow.Refused(
+                    "The list did not say which version you saw: reload it.", "stale"
+                )
+            workflow.transition(event, step.target, request.user, reason, version[0], name)
         except workflow.Refused as error:
             refused.append(f"“{event}”: {' '.join(error.messages)}")
         else:
@@ -179,6 +205,7 @@ class DamageEventAdmin(RecordAdmin):
         "state",
         "citation_count",
         "pending",
+        "opened",
     ]
     list_display_links = ["site", "summary"]
     list_filter = ["state", "level", "cause", "grade", "kind", "has_conflict", YearFilter]
@@ -244,6 +271,13 @@ class DamageEventAdmin(RecordAdmin):
     @admin.display(description="to review")
     def pending(self, event):
         return event.pending_count or ""
+
+    @admin.display(description="")
+    def opened(self, event):
+        # The version each row shows, sent with the list's actions.
+        return format_html(
+            '<input type="hidden" name="version-{}" value="{}">', event.pk, event.version
+        )
 
     @admin.display(description="who")
     def authorship(self, event):
@@ -413,27 +447,40 @@ class DamageEventAdmin(RecordAdmin):
             self.message_user(request, "Choose Approve or Reject.", messages.ERROR)
             return redirect("admin:heritage_review_queue")
         reason = request.POST.get("reason", "").strip()
-        chosen = {
-            name: [int(v) for v in request.POST.getlist(name) if v.isdigit()]
-            for name in ("event", "proposal", "claim")
-        }
+        chosen = {name: ids(request.POST.getlist(name)) for name in ("event", "proposal", "claim")}
         if not any(chosen.values()):
             self.message_user(request, "Select something to decide first.", messages.ERROR)
             return redirect("admin:heritage_review_queue")
+
+        def seen(kind, pk):
+            """The version of the record the editor saw beside it on the queue page."""
+            found = ids([request.POST.get(f"version-{kind}-{pk}", "")])
+            if not found:
+                raise workflow.Refused(
+                    "The page did not say which version you saw: reload the queue.", "stale"
+                )
+            return found[0]
+
         done, refused = 0, []
-        for event in DamageEvent.objects.filter(pk__in=chosen["event"]).select_related("site"):
-            name = "publish" if approve else "return"
-            try:
-                workflow.transition(event, None, request.user, reason, step=name)
-                done += 1
-            except workflow.Refused as error:
-                refused.append(f"“{event}”: {' '.join(error.messages)}")
+        # Proposals first: a new site or actor approved with the event that needs it.
         for proposal in PendingChange.objects.filter(pk__in=chosen["proposal"]):
             try:
-                (workflow.approve if approve else workflow.reject)(proposal, request.user, reason)
+                if approve:
+                    version = seen("proposal", proposal.pk)
+                    workflow.approve(proposal, request.user, reason, version=version)
+                else:
+                    workflow.reject(proposal, request.user, reason)
                 done += 1
             except workflow.Refused as error:
                 refused.append(f"proposal {proposal.pk} ({proposal}): {' '.join(error.messages)}")
+        for event in DamageEvent.objects.filter(pk__in=chosen["event"]).select_related("site"):
+            name = "publish" if approve else "return"
+            try:
+                version = seen("event", event.pk)
+                workflow.transition(event, None, request.user, reason, version=version, step=name)
+                done += 1
+            except workflow.Refused as error:
+                refused.append(f"“{event}”: {' '.join(error.messages)}")
         for claim in Claim.objects.filter(pk__in=chosen["claim"]).select_related("source", "site"):
             try:
                 if approve:
@@ -506,6 +553,12 @@ class DamageEventAdmin(RecordAdmin):
     )
     def withdraw(self, request, queryset):
         self._step_action(request, queryset, "withdraw")
+
+
+def ids(values):
+    """Record ids from form values: plain ASCII digits a database can hold; the rest
+    ("²", "٣", a number past any id) are no id at all."""
+    return [int(v) for v in values if v and v.isascii() and v.isdigit() and int(v) < 2**63]
 
 
 def _targets(proposals):

@@ -97,12 +97,15 @@ class RecordForm(forms.ModelForm):
             return cleaned
         live = type(instance)._default_manager.filter(pk=instance.pk).first()
         version = cleaned.get("opened_version")
-        if (
-            live is not None
-            and version is not None
-            and getattr(live, "version", version) != version
-        ):
-            raise forms.ValidationError(stale_message(live, version), code="stale")
+        if live is not None and hasattr(live, "version"):
+            if version is None:
+                raise forms.ValidationError(
+                    "This form does not say which version of the record it was opened at: "
+                    "reload the page and make your change again.",
+                    code="stale",
+                )
+            if live.version != version:
+                raise forms.ValidationError(stale_message(live, version), code="stale")
         reason = (cleaned.get("change_reason") or "").strip()
         if live is not None and not reason and self.has_changed() and workflow.needs_reason(live):
             self.add_error(
@@ -117,13 +120,34 @@ class RecordForm(forms.ModelForm):
         return bool(set(self.changed_data) - {"change_reason", "opened_version"})
 
 
+class VersionedInlineForm(RecordForm):
+    """A record on its parent's page (a citation on its event's, a name on its site's):
+    the parent's form carries the reason."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.pop("change_reason")
+
+    def clean(self):
+        cleaned = forms.ModelForm.clean(self)
+        version, instance = cleaned.get("opened_version"), self.instance
+        if instance.pk and not instance._state.adding:
+            live = type(instance)._default_manager.filter(pk=instance.pk).first()
+            if live is not None and live.version != version:
+                raise forms.ValidationError(
+                    "Someone else changed this since you opened the page: reload it.",
+                    code="stale",
+                )
+        return cleaned
+
+
 class RecordAdmin(NulSafeChangeListMixin, SimpleHistoryAdmin):
     """An admin whose saves, deletions and reverts go through heritage.workflow (events,
-    citations and sources) or at least through the record's version (other records),
-    each with its reason."""
+    citations, sources and the reviewed reference records) or at least through the
+    record's version, each with its reason."""
 
     form = RecordForm
-    # The models the workflow keeps; other records are saved directly, version-checked.
+    # Whether the workflow keeps this admin's model (is_kept()).
     kept_by_workflow = False
     object_history_form_template = "admin/record_history_form.html"
 

@@ -216,8 +216,10 @@ def rows(queryset, table):
 def published_tables():
     """Each table of the public dataset: what anonymous readers of the API see."""
     return {
-        "sites": Site.objects.with_record().order_by("slug"),
-        "site_names": SiteName.objects.order_by("site__slug", "name"),
+        "sites": Site.objects.public().with_record().order_by("slug"),
+        "site_names": SiteName.objects.public()
+        .filter(site__approved=True)
+        .order_by("site__slug", "name"),
         "events": DamageEvent.objects.published().order_by("date_lower", "id"),
         "sources": Source.objects.public().with_event_count(published_only=True).order_by("id"),
         "citations": Citation.objects.public().order_by("id"),

@@ -77,6 +77,60 @@ class Versioned(models.Model):
         super().save(*args, **kwargs)
 
 
+class Reviewed(Versioned):
+    """A reference record the public sees only once an editor has reviewed it (a site,
+    one of its names or pictures, an actor): a new one waits in the review queue, and a
+    change to a reviewed one is a proposal (heritage/workflow.py). The model refuses a
+    change to a reviewed record made around the workflow."""
+
+    approved = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not in_workflow():
+            stored = None
+            if not self._state.adding and self.pk is not None:
+                stored = type(self)._default_manager.filter(pk=self.pk).values("approved").first()
+            if self.approved or (stored and stored["approved"]):
+                raise WorkflowBypass(
+                    f"A reviewed {self._meta.verbose_name} changes only through heritage.workflow."
+                )
+        super().save(*args, **kwargs)
+
+
+class GuardedQuerySet(models.QuerySet):
+    """A queryset whose bulk writes cannot set what only the workflow sets (`guarded`
+    fields: an event's state, a record's approval)."""
+
+    guarded = ()
+
+    def _check(self, fields):
+        touched = set(fields) & set(self.guarded)
+        if touched and not in_workflow():
+            raise WorkflowBypass(
+                f"{', '.join(sorted(touched))} change only through heritage.workflow."
+            )
+
+    def update(self, **kwargs):
+        self._check(kwargs)
+        return super().update(**kwargs)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        if any(self._bulk_guarded(obj) for obj in objs):
+            self._check(self.guarded)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        self._check(fields)
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def _bulk_guarded(self, obj):
+        return bool(getattr(obj, "approved", False))
+
+
 def related_count(rows, field, counted="pk"):
     """How many of `rows` (a queryset) point at each row here through `field`, counting
     distinct `counted`. A correlated subquery rather than Count() over a join: without
@@ -199,7 +253,13 @@ class LocationPrecision(models.TextChoices):
     APPROXIMATE = "approximate", "Approximate (a nearby or representative point)"
 
 
-class SiteQuerySet(models.QuerySet):
+class SiteQuerySet(GuardedQuerySet):
+    guarded = ("approved",)
+
+    def public(self):
+        """Sites an editor has reviewed: the public sees no other."""
+        return self.filter(approved=True)
+
     def with_record(self):
         """Each site with its published record summed up, as subqueries in the same
         query: `event_count`, and of its latest event `last_event` (its latest possible
@@ -221,7 +281,7 @@ class SiteQuerySet(models.QuerySet):
         return self.filter(latitude__isnull=False, longitude__isnull=False)
 
 
-class Site(Versioned):
+class Site(Reviewed):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True, help_text="Used in the site's URLs.")
     kind = models.CharField(max_length=20, choices=SiteKind)
@@ -374,7 +434,14 @@ def condition_after(events):
 RIGHT_TO_LEFT = {"ar", "fa", "he", "ps", "syr", "ur", "yi"}
 
 
-class SiteName(models.Model):
+class ReviewedQuerySet(GuardedQuerySet):
+    guarded = ("approved",)
+
+    def public(self):
+        return self.filter(approved=True)
+
+
+class SiteName(Reviewed):
     """Another name a site is known by: in Arabic, a transliteration, a former name."""
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="names")
@@ -385,6 +452,8 @@ class SiteName(models.Model):
         help_text="BCP 47 tag: ar (Arabic script), ar-Latn (a transliteration), en, fr …",
     )
     history = HistoricalRecords()
+
+    objects = ReviewedQuerySet.as_manager()
 
     class Meta:
         ordering = ["site", "language", "name"]
@@ -407,7 +476,7 @@ def site_image_path(image, filename):
     return f"sites/{image.site.slug}/{filename}"
 
 
-class SiteImage(models.Model):
+class SiteImage(Reviewed):
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="images")
     # Width and height are recorded when a picture is re-encoded, not through Django's
     # width_field, which re-reads the stored file at every form save.
@@ -422,6 +491,8 @@ class SiteImage(models.Model):
     licence = models.CharField(max_length=100, help_text="For example CC BY-SA 4.0.")
     taken = EDTFField("date taken", blank=True)
     history = HistoricalRecords()
+
+    objects = ReviewedQuerySet.as_manager()
 
     class Meta:
         ordering = ["site", "taken", "id"]
@@ -445,12 +516,14 @@ class SiteImage(models.Model):
         return round(self.width * scale), round(self.height * scale)
 
 
-class Actor(Versioned):
+class Actor(Reviewed):
     """Who carried out an event: an armed group, an army, an air force."""
 
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
     history = HistoricalRecords()
+
+    objects = ReviewedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -482,7 +555,12 @@ _AUTHOR = {"null": True, "blank": True, "on_delete": models.SET_NULL, "related_n
 REVIEWED_EVIDENCE = Q(approved=True) | ~Q(event__state=State.PUBLISHED)
 
 
-class DamageEventQuerySet(models.QuerySet):
+class DamageEventQuerySet(GuardedQuerySet):
+    guarded = ("state",)
+
+    def _bulk_guarded(self, obj):
+        return obj.state != State.DRAFT
+
     def published(self):
         return self.filter(state=State.PUBLISHED)
 
@@ -637,9 +715,12 @@ class DamageEvent(Versioned):
         settings.AUTH_USER_MODEL, **_AUTHOR, verbose_name="published by"
     )
     published_at = models.DateTimeField("published", null=True, blank=True, editable=False)
+    # Everyone who changed it or its evidence since it was last published (user ids):
+    # none of them publishes it (four eyes).
+    contributors = models.JSONField(default=list, blank=True, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
-    history = HistoricalRecords(excluded_fields=["grade", "has_conflict"])
+    history = HistoricalRecords(excluded_fields=["grade", "has_conflict", "contributors"])
 
     objects = DamageEventQuerySet.as_manager()
 
@@ -780,6 +861,11 @@ class DamageEvent(Versioned):
                 "An event can only be published with at least one citation that supports "
                 "it. Add the source that reports it, with its quote, first."
             )
+        if self.site_id and not self.site.approved:
+            return (
+                "Its site has not been reviewed yet: approve the new site in the review "
+                "queue first."
+            )
         return None
 
     @classmethod
@@ -837,6 +923,9 @@ class PendingChange(models.Model):
     base_version = models.PositiveIntegerField(default=1)
     reason = models.TextField()
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, **_AUTHOR)
+    # Everyone whose change it holds (user ids): a later proposal takes in an earlier
+    # one's change, and none of their authors approves it (four eyes).
+    authors = models.JSONField(default=list, blank=True)
     proposed_at = models.DateTimeField(default=timezone.now, editable=False)
     status = models.CharField(max_length=12, choices=Status, default=Status.PENDING, db_index=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, **_AUTHOR)

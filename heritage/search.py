@@ -30,7 +30,8 @@ def search(queryset, text, fields):
         condition = Q()
         for (link, owner, key), names in documents(model, fields).items():
             matches = (
-                owner.objects.annotate(document=SearchVector(*names, config=CONFIG))
+                reviewed(owner.objects.all())
+                .annotate(document=SearchVector(*names, config=CONFIG))
                 .filter(document=query)
                 .values(key)
             )
@@ -63,6 +64,14 @@ def documents(model, fields):
             link.append(part)
         groups.setdefault(("__".join(link), owner, key), []).append(parts[-1])
     return groups
+
+
+def reviewed(rows):
+    """Of another table's rows that a search reads (a site's other names), only those an
+    editor has reviewed: a name waiting for review finds nothing yet."""
+    if any(f.name == "approved" for f in rows.model._meta.concrete_fields):
+        return rows.filter(approved=True)
+    return rows
 
 
 def search_index(*fields, name):
@@ -127,7 +136,7 @@ def contains(model, path, word):
         if field.one_to_many or field.many_to_many:
             outer = "__".join(parts[:depth]) or "pk"
             rest = "__".join(parts[depth + 1 :])
-            related = field.related_model.objects.filter(
+            related = reviewed(field.related_model.objects.all()).filter(
                 **{field.field.name: OuterRef(outer), f"{rest}__icontains": word}
             )
             return Exists(related)

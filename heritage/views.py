@@ -21,6 +21,8 @@ from heritage.models import (
     DamageLevel,
     Grade,
     Site,
+    SiteImage,
+    SiteName,
 )
 from reports.models import Basis, Source, SourceKind, Stance
 
@@ -64,7 +66,7 @@ def every_map_point():
     which is what the map wants, rather than each made a Decimal first."""
     coordinates = {name: Cast(name, FloatField()) for name in ["latitude", "longitude"]}
     columns = [coordinates.get(name, name) for name in MAP_COLUMNS]
-    return _map_points(Site.objects.located().values_list(*columns))
+    return _map_points(Site.objects.public().located().values_list(*columns))
 
 
 def _map_points(rows):
@@ -108,7 +110,7 @@ class HomeView(MapMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            site_count=Site.objects.count(),
+            site_count=Site.objects.public().count(),
             event_count=DamageEvent.objects.published().count(),
             source_count=Source.objects.public().count(),
             points=every_map_point(),
@@ -122,7 +124,7 @@ class HomeView(MapMixin, TemplateView):
 
 class SiteListView(MapMixin, PublicFilterView):
     filterset_class = SiteFilter
-    queryset = Site.objects.with_record().select_related("parent")
+    queryset = Site.objects.public().with_record().select_related("parent")
     template_name = "heritage/site_list.html"
     paginate_by = 24
 
@@ -133,13 +135,15 @@ class SiteListView(MapMixin, PublicFilterView):
 
 
 class SiteDetailView(MapMixin, DetailView):
+    # Only what an editor has reviewed: the site, its names, pictures and places within.
     queryset = (
-        Site.objects.with_record()
+        Site.objects.public()
+        .with_record()
         .select_related("parent")
         .prefetch_related(
-            "names",
-            "images",
-            Prefetch("children", queryset=Site.objects.with_record()),
+            Prefetch("names", queryset=SiteName.objects.public()),
+            Prefetch("images", queryset=SiteImage.objects.public()),
+            Prefetch("children", queryset=Site.objects.public().with_record()),
         )
     )
     template_name = "heritage/site_detail.html"
@@ -160,6 +164,11 @@ class SitePreviewView(SiteDetailView):
     staff who may see drafts; never indexed, never kept by a cache."""
 
     template_name = "heritage/site_preview.html"
+    queryset = (
+        Site.objects.with_record()
+        .select_related("parent")
+        .prefetch_related("names", "images", Prefetch("children", Site.objects.with_record()))
+    )
 
     def dispatch(self, request, *args, **kwargs):
         if not (request.user.is_staff and request.user.has_perm("heritage.view_damageevent")):

@@ -9,18 +9,20 @@ The rules, as README.md's "Roles" states them:
 
 - Steps (TRANSITIONS): a curator or an editor sends a draft for review; an editor, or
   whoever sent it, returns it to draft; an editor publishes it (from review, or from
-  draft when FOUR_EYES is off), if a citation supports it; an editor withdraws a
-  published event to draft. Every step is given a reason.
-- Four eyes (settings.FOUR_EYES, on by default): whoever drafted an event, or last
-  changed its content or evidence, does not publish it; whoever proposed a change does
-  not approve it.
+  draft when FOUR_EYES is off), if a citation supports it and its site and actor are
+  reviewed; an editor withdraws a published event to draft. Every step has a reason.
+- Four eyes (settings.FOUR_EYES, on by default): whoever drafted an event, or changed
+  it or its evidence since it was last published, does not publish it; whoever wrote a
+  proposal (or a part of it) does not approve it.
 - Content: drafts change freely; an event in review, and its evidence, only by an
-  editor; a published event, its citations and the sources they cite change by a
-  proposal (PendingChange) that an editor approves, with a reason. Until then the
-  public sees the record as last reviewed.
+  editor; a published event, its citations, the sources they cite, and every reviewed
+  site, site name, picture and actor change by a proposal (PendingChange) that an
+  editor approves, with a reason. A new site, name, picture or actor is a proposal to
+  add it. Until approval the public sees the record as last reviewed.
 
-Each step locks the event's row and checks its conditions again inside the transaction,
-so that two people acting at once cannot both succeed where only one may.
+Each step locks the rows it changes (the event's, the site's) and checks its conditions
+again inside the transaction, so that two people acting at once cannot both succeed
+where only one may.
 """
 
 import dataclasses
@@ -35,9 +37,13 @@ from django.utils import timezone
 from heritage.models import (
     CASCADE_WINDOW,
     LIST_CITATION_COLUMNS,
+    Actor,
     DamageEvent,
     PendingChange,
+    Reviewed,
     Site,
+    SiteImage,
+    SiteName,
     State,
     through_workflow,
 )
@@ -57,6 +63,7 @@ class Command:
 
     is_authenticated = True
     is_active = True
+    is_staff = False
     pk = None
 
     def __init__(self, name):
@@ -90,11 +97,23 @@ def _same(user, author_id):
     return author_id is not None and getattr(user, "pk", None) == author_id
 
 
+def _bound_by_four_eyes(user):
+    return four_eyes() and not isinstance(user, Command)
+
+
 def _require_reason(reason, what="this"):
     reason = (reason or "").strip()
     if not reason:
         raise Refused(f"Give a reason for {what}: it is kept in the record's history.", "reason")
     return reason
+
+
+def _citation_model():
+    return DamageEvent._meta.get_field("citations").related_model
+
+
+def _source_model():
+    return _citation_model()._meta.get_field("source").related_model
 
 
 # Steps
@@ -146,17 +165,24 @@ def refusal(user, step, event, stances=None):
     if step.name == "publish":
         if not is_editor(user):
             return "Only an editor publishes an event."
-        if four_eyes() and event.state == State.DRAFT and not isinstance(user, Command):
-            return "Send it for review first: another editor publishes it from review."
-        if four_eyes() and not isinstance(user, Command):
+        if _bound_by_four_eyes(user):
+            if event.state == State.DRAFT:
+                return "Send it for review first: another editor publishes it from review."
             if _same(user, event.drafted_by_id):
                 return "You drafted this event: another editor must publish it (four eyes)."
-            if _same(user, event.changed_by_id):
+            if user.pk in event.contributors:
                 return (
-                    "You were the last to change this event or its evidence: another editor "
-                    "must publish it (four eyes)."
+                    "You changed this event or its evidence since it was last published: "
+                    "another editor must publish it (four eyes)."
                 )
-        return event.publication_problem(stances)
+        problem = event.publication_problem(stances)
+        if problem:
+            return problem
+        if event.actor_id and not event.actor.approved:
+            return (
+                f"Its actor, “{event.actor}”, has not been reviewed yet: approve it in the "
+                "review queue first."
+            )
     return None
 
 
@@ -165,15 +191,18 @@ def steps_for(user, event):
     return [(s, refusal(user, s, event)) for s in TRANSITIONS if event.state in s.sources]
 
 
-def _refusal_code(problem):
-    return "done" if problem.startswith("This event is already") else "role"
-
-
 def _lock_event(pk):
     try:
         return DamageEvent.objects.select_for_update().get(pk=pk)
     except DamageEvent.DoesNotExist:
         raise Refused("This event no longer exists.", "condition") from None
+
+
+def _lock(model, pk):
+    try:
+        return model._default_manager.select_for_update().get(pk=pk)
+    except model.DoesNotExist:
+        raise Refused(f"This {model._meta.verbose_name} no longer exists.", "condition") from None
 
 
 def _check_version(live, version):
@@ -188,8 +217,9 @@ def _check_version(live, version):
 @transaction.atomic
 def transition(event, target, user, reason, version=None, step=None):
     """Take the event to state `target` as `user`, with a reason (by the step named
-    `step`, when the caller names one: "withdraw" is not "return"). Returns the event as
-    stored. Refused (nothing changed) when the step is not allowed now."""
+    `step`, when the caller names one: "withdraw" is not "return"). `version` is the
+    event's version the user saw: a step on an event changed since is refused. Returns
+    the event as stored. Refused (nothing changed) when the step is not allowed now."""
     live = _lock_event(event.pk)
     _check_version(live, version)
     if step is not None:
@@ -210,7 +240,7 @@ def transition(event, target, user, reason, version=None, step=None):
     problem = refusal(user, step, live)
     if problem:
         code = "condition" if step.name == "publish" and is_editor(user) else "role"
-        raise Refused(problem, "done" if live.state == target else code)
+        raise Refused(problem, code)
     reason = _require_reason(reason, "this step")
     now = timezone.now()
     fields = {"state"}
@@ -219,12 +249,43 @@ def transition(event, target, user, reason, version=None, step=None):
         fields |= {"submitted_by", "submitted_at"}
     if step.name == "publish":
         live.published_by, live.published_at = _person(user), now
-        fields |= {"published_by", "published_at"}
+        live.contributors = []
+        fields |= {"published_by", "published_at", "contributors"}
         # Publishing reviews the evidence as it stands.
-        live.citations.filter(approved=False).update(approved=True, updated=now)
+        with through_workflow():
+            live.citations.filter(approved=False).update(approved=True, updated=now)
     live.state = step.target
     _save(live, user, f"{step.label}: {reason}", fields)
+    if step.name == "withdraw":
+        _fold_proposals(live, user)
     return live
+
+
+def _fold_proposals(event, user):
+    """A withdrawn event is a draft again: the proposals waiting on it and on its
+    citations become part of the draft (their authors count as its contributors, so
+    none of them publishes it again alone); a proposal the record moved past since is
+    dropped."""
+    for proposal in PendingChange.objects.select_for_update().filter(
+        event=event, status=PendingChange.Status.PENDING
+    ):
+        model = proposal.content_type.model_class()
+        target = model._default_manager.filter(pk=proposal.object_id).first()
+        applied = target is not None and (
+            proposal.action == PendingChange.Action.ADD or target.version == proposal.base_version
+        )
+        if applied and proposal.action == PendingChange.Action.CHANGE:
+            fields = _set_proposed(target, proposal)
+            _save(target, user, f"Folded into the draft: {proposal.reason}", fields)
+        elif applied and proposal.action == PendingChange.Action.DELETE:
+            target._change_reason = f"Folded into the draft: {proposal.reason}"
+            with through_workflow():
+                target.delete()
+        _contributed(DamageEvent.objects.filter(pk=event.pk), proposal.authors)
+        note = "Folded into the draft when the event was withdrawn."
+        if not applied:
+            note = "Dropped when the event was withdrawn: the record had changed since."
+        _decide(proposal, PendingChange.Status.SUPERSEDED, user, note)
 
 
 def _save(record, user, reason, fields=None):
@@ -233,6 +294,31 @@ def _save(record, user, reason, fields=None):
         record._history_user = user
     with through_workflow():
         record.save(update_fields=fields)
+
+
+def _contributed(events, user_ids):
+    """Record `user_ids` among the contributors of these events (not published ones,
+    whose contributors start afresh at publication)."""
+    user_ids = [pk for pk in user_ids if pk is not None]
+    if not user_ids:
+        return
+    for event in events.exclude(state=State.PUBLISHED).select_for_update():
+        known = set(event.contributors)
+        if not set(user_ids) <= known:
+            event.contributors = sorted(known | set(user_ids))
+            event.changed_by_id = user_ids[-1]
+            with through_workflow():
+                DamageEvent.objects.filter(pk=event.pk).update(
+                    contributors=event.contributors, changed_by_id=event.changed_by_id
+                )
+
+
+def _evidence_changed(events, user):
+    """Whoever changes a draft's evidence is, for four eyes, among its contributors."""
+    DamageEvent.objects.filter(pk__in=[e.pk for e in events if e.state != State.PUBLISHED]).update(
+        changed_by=_person(user)
+    )
+    _contributed(DamageEvent.objects.filter(pk__in=[e.pk for e in events]), [user.pk])
 
 
 # Content
@@ -260,7 +346,9 @@ class Outcome:
 
 # Fields a user edits; the rest (state, authors, derived values) the register keeps.
 KEPT = {"state", "drafted_by", "changed_by", "submitted_by", "submitted_at", "published_by",
-        "published_at", "version", "approved", "grade", "has_conflict"}  # fmt: skip
+        "published_at", "version", "approved", "grade", "has_conflict", "contributors",
+        "condition", "fingerprint"}  # fmt: skip
+REVIEWED = (Site, SiteName, SiteImage, Actor)
 
 
 def editable_fields(model):
@@ -280,21 +368,6 @@ def changes(record, live):
     }
 
 
-def _lock(model, pk):
-    try:
-        return model._default_manager.select_for_update().get(pk=pk)
-    except model.DoesNotExist:
-        raise Refused(f"This {model._meta.verbose_name} no longer exists.", "condition") from None
-
-
-def _citation_model():
-    return DamageEvent._meta.get_field("citations").related_model
-
-
-def _source_model():
-    return _citation_model()._meta.get_field("source").related_model
-
-
 def strictest(states):
     for state in (State.PUBLISHED, State.REVIEW, State.DRAFT):
         if state in states:
@@ -311,12 +384,31 @@ def _may_change(user, state, what):
     return None
 
 
+def is_public(record):
+    """Whether the public sees `record` as it is stored."""
+    citation, source = _citation_model(), _source_model()
+    if isinstance(record, DamageEvent):
+        return record.state == State.PUBLISHED
+    if isinstance(record, citation):
+        return (
+            record.approved
+            and DamageEvent.objects.filter(pk=record.event_id, state=State.PUBLISHED).exists()
+        )
+    if isinstance(record, source):
+        return source.objects.public().filter(pk=record.pk).exists()
+    if isinstance(record, (SiteName, SiteImage)):
+        return record.approved and Site.objects.filter(pk=record.site_id, approved=True).exists()
+    if isinstance(record, Reviewed):
+        return record.approved
+    return False
+
+
 @transaction.atomic
 def save(record, user, reason="", version=None):
-    """Save a new or changed event, citation or source as `user`, by the rules above:
-    applied at once where the user may, proposed for review where the public sees it.
-    `version` is the record's version the user started from (a stale one is refused).
-    Returns an Outcome; raises Refused."""
+    """Save a new or changed record as `user`, by the rules above: applied at once where
+    the user may, proposed for review where the public sees it. `version` is the
+    record's version the user started from (a stale one is refused). Returns an
+    Outcome; raises Refused."""
     citation, source = _citation_model(), _source_model()
     if isinstance(record, DamageEvent):
         return _save_event(record, user, reason, version)
@@ -324,15 +416,31 @@ def save(record, user, reason="", version=None):
         return _save_citation(record, user, reason, version)
     if isinstance(record, source):
         return _save_source(record, user, reason, version)
+    if isinstance(record, REVIEWED):
+        return _save_reviewed(record, user, reason, version)
     raise TypeError(f"The workflow does not keep {type(record).__name__}.")
 
 
+def _adding(record):
+    return record.pk is None or record._state.adding
+
+
+def _may(user, action, record):
+    perm = f"{record._meta.app_label}.{action}_{record._meta.model_name}"
+    if not user.has_perm(perm):
+        raise Refused(
+            f"You may not {action} a {record._meta.verbose_name} (it needs the “{perm}” "
+            "permission).",
+            "role",
+        )
+
+
 def _save_event(event, user, reason, version):
-    if event.pk is None or event._state.adding:
-        if not user.has_perm("heritage.add_damageevent"):
-            raise Refused("Only curators and editors add events.", "role")
+    if _adding(event):
+        _may(user, "add", event)
         event.state = State.DRAFT
         event.drafted_by = event.changed_by = _person(user)
+        event.contributors = [user.pk] if user.pk else []
         _save(event, user, reason.strip() or "Drafted")
         return Outcome(event, changed=("created",))
     live = _lock_event(event.pk)
@@ -343,8 +451,7 @@ def _save_event(event, user, reason, version):
     if not changed:
         return Outcome(live)
     if live.state == State.PUBLISHED:
-        if not is_curator(user):
-            raise Refused("Only curators and editors change the record.", "role")
+        _may(user, "change", event)
         return _propose(live, PendingChange.Action.CHANGE, event, changed, user, reason, live)
     problem = _may_change(user, live.state, "This event")
     if problem:
@@ -352,6 +459,8 @@ def _save_event(event, user, reason, version):
     _apply(live, event, changed)
     live.changed_by = _person(user)
     _save(live, user, reason.strip(), {*changed, "changed_by"})
+    _contributed(DamageEvent.objects.filter(pk=live.pk), [user.pk])
+    live.refresh_from_db()
     return Outcome(live, changed=tuple(changed))
 
 
@@ -360,60 +469,75 @@ def _apply(live, record, changed):
         setattr(live, field.attname, field.value_from_object(record))
 
 
-def _evidence_changed(events, user):
-    """Whoever changes a draft's evidence is, for four eyes, its last changer."""
-    DamageEvent.objects.filter(pk__in=[e.pk for e in events if e.state != State.PUBLISHED]).update(
-        changed_by=_person(user)
-    )
+def _pending(record):
+    return PendingChange.objects.filter(
+        content_type=ContentType.objects.get_for_model(record),
+        object_id=record.pk,
+        status=PendingChange.Status.PENDING,
+    ).first()
+
+
+def _joins(proposal, user):
+    """`user` changed what `proposal` holds: they are among its authors now."""
+    if proposal is not None and user.pk and user.pk not in proposal.authors:
+        proposal.authors = [*proposal.authors, user.pk]
+        proposal.save(update_fields=["authors"])
 
 
 def _save_citation(record, user, reason, version):
     citation = _citation_model()
-    adding = record.pk is None or record._state.adding
+    adding = _adding(record)
     live = None if adding else _lock(citation, record.pk)
     event_ids = sorted({record.event_id, *([live.event_id] if live else [])})
-    events = [_lock_event(pk) for pk in event_ids]  # in id order: no deadlock
-    state = strictest([e.state for e in events])
+    events = {pk: _lock_event(pk) for pk in event_ids}  # in id order: no deadlock
+    target = events[record.event_id]
     if adding:
-        if not user.has_perm("reports.add_citation"):
-            raise Refused("Only curators and editors add citations.", "role")
+        _may(user, "add", record)
         record.approved = False
-        if state == State.PUBLISHED:
+        if target.state == State.PUBLISHED:
             _save(record, user, _require_reason(reason, "new evidence on a published event"))
-            event = next(e for e in events if e.state == State.PUBLISHED)
-            return _propose(record, PendingChange.Action.ADD, record, {}, user, reason, event)
-        problem = _may_change(user, state, "Its event")
+            return _propose(record, PendingChange.Action.ADD, record, {}, user, reason, target)
+        problem = _may_change(user, target.state, "Its event")
         if problem:
             raise Refused(problem, "role")
         _save(record, user, reason.strip() or "Added")
-        _evidence_changed(events, user)
+        _evidence_changed([target], user)
         return Outcome(record, changed=("created",))
     _check_version(live, version if version is not None else record.version)
     changed = changes(record, live)
     if not changed:
         return Outcome(live)
-    if not user.has_perm("reports.change_citation"):
-        raise Refused("Only curators and editors change citations.", "role")
-    public = live.approved and any(
-        e.state == State.PUBLISHED and e.pk == live.event_id for e in events
-    )
-    moving_into_published = any(
-        e.state == State.PUBLISHED and e.pk == record.event_id != live.event_id for e in events
-    )
-    if public or moving_into_published:
-        event = next(e for e in events if e.pk == live.event_id)
-        return _propose(live, PendingChange.Action.CHANGE, record, changed, user, reason, event)
-    if not live.approved and state == State.PUBLISHED:
-        # A proposed citation, not yet reviewed: its proposer refines it before review.
-        pass
-    else:
-        problem = _may_change(user, state, "Its event")
+    _may(user, "change", record)
+    source = events[live.event_id]
+    for event in events.values():
+        if event.state == State.REVIEW and not is_editor(user):
+            raise Refused(
+                "Its event is in review: only an editor changes its evidence now.", "role"
+            )
+    public = live.approved and source.state == State.PUBLISHED
+    entering = target.pk != source.pk and target.state == State.PUBLISHED
+    if public or entering:
+        # What the public sees changes, or new evidence arrives at a published event:
+        # the live citation stays as it is until an editor approves.
+        problem = _withdrawal(live, record) if public else None
         if problem:
-            raise Refused(problem, "role")
+            raise Refused(problem, "condition")
+        event = source if public else target
+        return _propose(live, PendingChange.Action.CHANGE, record, changed, user, reason, event)
     _apply(live, record, changed)
     _save(live, user, reason.strip(), set(changed))
-    _evidence_changed(events, user)
+    # A proposed citation refined before review: whoever refines it is one of its authors.
+    _joins(_pending(live), user)
+    _evidence_changed(list(events.values()), user)
     return Outcome(live, changed=tuple(changed))
+
+
+def _withdrawal(live, record):
+    """Why changing `live` into `record` would withdraw the last support of its
+    published event, or None."""
+    if record.stance != "supports" or record.event_id != live.event_id:
+        return live.withdrawal_problem()
+    return None
 
 
 def _source_cited_in(source_pk, state):
@@ -422,9 +546,8 @@ def _source_cited_in(source_pk, state):
 
 def _save_source(record, user, reason, version):
     source = _source_model()
-    if record.pk is None or record._state.adding:
-        if not user.has_perm("reports.add_source"):
-            raise Refused("Only curators and editors add sources.", "role")
+    if _adding(record):
+        _may(user, "add", record)
         _save(record, user, reason.strip() or "Added")
         return Outcome(record, changed=("created",))
     live = _lock(source, record.pk)
@@ -432,8 +555,7 @@ def _save_source(record, user, reason, version):
     changed = changes(record, live)
     if not changed:
         return Outcome(live)
-    if not user.has_perm("reports.change_source"):
-        raise Refused("Only curators and editors change sources.", "role")
+    _may(user, "change", record)
     if source.objects.public().filter(pk=live.pk).exists():
         return _propose(live, PendingChange.Action.CHANGE, record, changed, user, reason, None)
     if _source_cited_in(live.pk, State.REVIEW).exists() and not is_editor(user):
@@ -442,20 +564,60 @@ def _save_source(record, user, reason, version):
         )
     _apply(live, record, changed)
     _save(live, user, reason.strip(), set(changed))
+    # A source is evidence for every event that cites it: whoever changes it changed
+    # their evidence, and the proposals that cite it.
+    citing = _citation_model().objects.filter(source=live)
+    _contributed(DamageEvent.objects.filter(citations__in=citing).distinct(), [user.pk])
+    for proposal in PendingChange.objects.filter(
+        content_type=ContentType.objects.get_for_model(_citation_model()),
+        object_id__in=citing.values("pk"),
+        status=PendingChange.Status.PENDING,
+    ):
+        _joins(proposal, user)
+    return Outcome(live, changed=tuple(changed))
+
+
+def _reviewed_parent(record):
+    """The record whose review a new name or picture waits on: its site, while that
+    site is itself new."""
+    if isinstance(record, (SiteName, SiteImage)):
+        return Site.objects.filter(pk=record.site_id, approved=False).first()
+    return None
+
+
+def _save_reviewed(record, user, reason, version):
+    model = type(record)
+    if _adding(record):
+        _may(user, "add", record)
+        record.approved = False
+        parent = _reviewed_parent(record)
+        _save(record, user, reason.strip() or "Added")
+        if parent is not None:
+            # Reviewed with its new site, as part of it.
+            _joins(_pending(parent), user)
+            return Outcome(record, changed=("created",))
+        reason = reason.strip() or f"New {record._meta.verbose_name}"
+        return _propose(record, PendingChange.Action.ADD, record, {}, user, reason, None)
+    live = _lock(model, record.pk)
+    _check_version(live, version if version is not None else record.version)
+    changed = changes(record, live)
+    if not changed:
+        return Outcome(live)
+    _may(user, "change", record)
+    if is_public(live):
+        return _propose(live, PendingChange.Action.CHANGE, record, changed, user, reason, None)
+    _apply(live, record, changed)
+    _save(live, user, reason.strip(), set(changed))
+    _joins(_pending(live) or _pending(_reviewed_parent(live) or live), user)
     return Outcome(live, changed=tuple(changed))
 
 
 def needs_reason(record):
     """Whether a change to `record` as stored must say why: it changes what the public
     sees, so it is a proposal with its reason."""
-    citation, source = _citation_model(), _source_model()
-    if isinstance(record, DamageEvent):
-        return record.state == State.PUBLISHED
-    if isinstance(record, citation):
+    if isinstance(record, _citation_model()):
         return DamageEvent.objects.filter(pk=record.event_id, state=State.PUBLISHED).exists()
-    if isinstance(record, source):
-        return source.objects.public().filter(pk=record.pk).exists()
-    return False
+    return is_public(record)
 
 
 def change_refusal(user, record):
@@ -483,6 +645,7 @@ def _propose(live, action, record, changed, user, reason, event):
     reason = _require_reason(reason, "a change to the published record")
     content_type = ContentType.objects.get_for_model(live)
     values = {name: field.value_to_string(record) for name, field in changed.items()}
+    authors = [user.pk] if user.pk else []
     earlier = (
         PendingChange.objects.select_for_update()
         .filter(content_type=content_type, object_id=live.pk, status=PendingChange.Status.PENDING)
@@ -490,8 +653,10 @@ def _propose(live, action, record, changed, user, reason, event):
     )
     if earlier is not None:
         if earlier.action == action == PendingChange.Action.CHANGE:
-            # A field the later proposal leaves alone keeps the earlier one's value.
+            # A field the later proposal leaves alone keeps the earlier one's value, and
+            # the earlier one's authors stay authors of what is approved.
             values = earlier.changes | values
+            authors = sorted(set(earlier.authors) | set(authors))
         _decide(earlier, PendingChange.Status.SUPERSEDED, user, "Replaced by a later proposal.")
     proposal = PendingChange.objects.create(
         content_type=content_type,
@@ -502,6 +667,7 @@ def _propose(live, action, record, changed, user, reason, event):
         base_version=live.version,
         reason=reason,
         proposed_by=_person(user),
+        authors=authors,
     )
     if is_editor(user) and not four_eyes():
         approve(proposal, user, "Approved by its author (four eyes is off).")
@@ -541,21 +707,51 @@ def review_refusal(user, proposal):
     """Why `user` may not approve `proposal`, or None."""
     if not is_editor(user):
         return "Only an editor reviews proposed changes."
-    if four_eyes() and not isinstance(user, Command) and _same(user, proposal.proposed_by_id):
-        return "You proposed this change: another editor must review it (four eyes)."
+    if _bound_by_four_eyes(user) and user.pk in {proposal.proposed_by_id, *proposal.authors}:
+        return (
+            "You proposed this change, or a part of it: another editor must review it (four eyes)."
+        )
+    return None
+
+
+def _set_proposed(target, proposal):
+    fields = set()
+    for name, value in proposal.proposed_values().items():
+        setattr(target, target._meta.get_field(name).attname, value)
+        fields.add(name)
+    return fields
+
+
+def _review_problem(target):
+    """Why `target` as it would be cannot stand in the public record, or None."""
+    reviewed_sites = Site.objects.filter(approved=True)
+    parent = target.parent_id if isinstance(target, Site) else None
+    if parent and not reviewed_sites.filter(pk=parent).exists():
+        return "Its parent place has not been reviewed yet: approve that first."
+    site = target.site_id if isinstance(target, (SiteName, SiteImage)) else None
+    if site and not reviewed_sites.filter(pk=site).exists():
+        return "Its site has not been reviewed yet: approve the site first."
+    if isinstance(target, DamageEvent) and target.state == State.PUBLISHED:
+        problem = target.publication_problem()
+        if problem:
+            return problem
+        if target.actor_id and not Actor.objects.filter(pk=target.actor_id, approved=True):
+            return "Its actor has not been reviewed yet: approve it first."
     return None
 
 
 @transaction.atomic
-def approve(proposal, user, reason):
-    """Apply a proposal to the record the public sees, as `user` (an editor other than
-    its author), checking its conditions again now."""
+def approve(proposal, user, reason, version=None):
+    """Apply a proposal to the record the public sees, as `user` (an editor who wrote
+    no part of it), checking its conditions again now. `version` is the record's
+    version the editor saw beside the proposal: one changed since is refused."""
     proposal = _lock_proposal(proposal)
     problem = review_refusal(user, proposal)
     if problem:
         raise Refused(problem, "role")
     reason = _require_reason(reason, "approving")
     target = _lock_target(proposal)
+    _check_version(target, version)
     Action = PendingChange.Action
     if proposal.action != Action.ADD and target.version != proposal.base_version:
         raise Refused(
@@ -565,26 +761,34 @@ def approve(proposal, user, reason):
         )
     history_reason = f"Approved “{proposal.reason}” ({_author(proposal)}): {reason}"
     if proposal.action == Action.DELETE:
-        problem = target.withdrawal_problem()
+        problem = target.withdrawal_problem() if hasattr(target, "withdrawal_problem") else None
         if problem:
             raise Refused(problem, "condition")
         target._change_reason = history_reason
-        with through_workflow():
-            target.delete()
+        try:
+            with through_workflow():
+                target.delete()
+        except ProtectedError as error:
+            raise Refused(
+                f"“{target}” is still referred to by {len(error.protected_objects)} record(s).",
+                "condition",
+            ) from error
     else:
-        fields = set()
-        if proposal.action == Action.CHANGE:
-            for name, value in proposal.proposed_values().items():
-                field = target._meta.get_field(name)
-                setattr(target, field.attname, value)
-                fields.add(name)
-            if isinstance(target, _citation_model()):
-                problem = _withdrawn_by(target, proposal)
-                if problem:
-                    raise Refused(problem, "condition")
-        else:
+        fields = _set_proposed(target, proposal) if proposal.action == Action.CHANGE else set()
+        if isinstance(target, _citation_model()):
+            stored = type(target).objects.get(pk=target.pk)
+            problem = _withdrawal(stored, target)
+            if problem:
+                raise Refused(problem, "condition")
+            # Approved into a published event, it is reviewed evidence there.
+            target.approved = DamageEvent.objects.get(pk=target.event_id).state == State.PUBLISHED
+            fields.add("approved")
+        elif hasattr(target, "approved"):
             target.approved = True
             fields.add("approved")
+        problem = _review_problem(target)
+        if problem:
+            raise Refused(problem, "condition")
         try:
             target.full_clean()
         except ValidationError as error:
@@ -593,15 +797,19 @@ def approve(proposal, user, reason):
                 "condition",
             ) from error
         _save(target, user, history_reason, fields)
+        if isinstance(target, Site) and proposal.action == Action.ADD:
+            _approve_with_site(target, user, history_reason)
     _decide(proposal, PendingChange.Status.APPROVED, user, reason)
     return target
 
 
-def _withdrawn_by(citation, proposal):
-    stored = type(citation).objects.get(pk=citation.pk)
-    if citation.stance != "supports" or citation.event_id != stored.event_id:
-        return stored.withdrawal_problem()
-    return None
+def _approve_with_site(site, user, reason):
+    """A new site's names and pictures, added with it, are reviewed with it."""
+    for model in (SiteName, SiteImage):
+        for record in model.objects.filter(site=site, approved=False):
+            if _pending(record) is None:
+                record.approved = True
+                _save(record, user, reason, {"approved"})
 
 
 def _author(proposal):
@@ -610,8 +818,8 @@ def _author(proposal):
 
 @transaction.atomic
 def reject(proposal, user, reason):
-    """Decline a proposal (an editor), or withdraw it (its author). A proposed citation
-    is removed; the public record stays as it was."""
+    """Decline a proposal (an editor), or withdraw it (its author). A proposed record
+    that is not yet public is removed; the public record stays as it was."""
     proposal = _lock_proposal(proposal)
     own = _same(user, proposal.proposed_by_id)
     if not (is_editor(user) or own):
@@ -619,6 +827,8 @@ def reject(proposal, user, reason):
     reason = _require_reason(reason, "declining")
     if proposal.action == PendingChange.Action.ADD:
         target = _lock_target(proposal)
+        if getattr(target, "approved", False):
+            raise Refused("This record is part of the reviewed record now.", "condition")
         target._change_reason = f"Proposal declined: {reason}"
         with through_workflow():
             target.delete()
@@ -632,62 +842,68 @@ def reject(proposal, user, reason):
 
 @transaction.atomic
 def delete(record, user, reason="", version=None):
-    """Delete an event, citation or source as `user`. A published event is withdrawn
-    first; a citation of a published event is proposed for deletion. Returns an
-    Outcome; raises Refused."""
+    """Delete a record as `user`. A published event is withdrawn first; anything the
+    public sees is proposed for deletion. Returns an Outcome; raises Refused."""
     citation = _citation_model()
+    _may(user, "delete", record)
     if isinstance(record, DamageEvent):
         live = _lock_event(record.pk)
         _check_version(live, version)
-        if not user.has_perm("heritage.delete_damageevent"):
-            raise Refused("Only an editor deletes events.", "role")
         if live.state == State.PUBLISHED:
             raise Refused("Withdraw it from publication first, saying why.", "condition")
-        live._change_reason = reason.strip() or "Deleted"
-        with through_workflow():
-            live.delete()
+        _delete(live, user, reason)
         return Outcome(live, changed=("deleted",))
     if isinstance(record, citation):
         live = _lock(citation, record.pk)
         _check_version(live, version)
         event = _lock_event(live.event_id)
-        if not user.has_perm("reports.delete_citation"):
-            raise Refused("Only curators and editors delete citations.", "role")
         if event.state == State.PUBLISHED and live.approved:
             problem = live.withdrawal_problem()
             if problem:
                 raise Refused(problem, "condition")
             return _propose(live, PendingChange.Action.DELETE, live, {}, user, reason, event)
-        if event.state == State.PUBLISHED:  # a proposed citation: withdrawing it
-            proposal = PendingChange.objects.filter(
-                content_type=ContentType.objects.get_for_model(live),
-                object_id=live.pk,
-                status=PendingChange.Status.PENDING,
-            ).first()
-            if proposal is not None:
-                return Outcome(live, proposal=reject(proposal, user, reason or "Withdrawn"))
+        proposal = _pending(live)
+        if event.state == State.PUBLISHED and proposal is not None:
+            # A proposed citation: deleting it withdraws (or declines) the proposal.
+            return Outcome(live, proposal=reject(proposal, user, reason or "Withdrawn"))
         problem = _may_change(user, event.state, "Its event")
         if problem:
             raise Refused(problem, "role")
-        live._change_reason = reason.strip() or "Deleted"
-        with through_workflow():
-            live.delete()
+        _delete(live, user, reason)
         _evidence_changed([event], user)
         return Outcome(live, changed=("deleted",))
     if isinstance(record, _source_model()):
-        live = _lock(_source_model(), record.pk)
-        if not user.has_perm("reports.delete_source"):
-            raise Refused("Only an editor deletes sources.", "role")
-        live._change_reason = reason.strip() or "Deleted"
-        try:
-            live.delete()
-        except ProtectedError as error:
-            count = len(error.protected_objects)
-            raise Refused(
-                f"This source is cited {count} time(s) and cannot be deleted.", "condition"
-            ) from error
+        # A source is public only while something public cites it, and a cited source
+        # is never deleted: there is nothing to propose.
+        live = _lock(type(record), record.pk)
+        _delete(live, user, reason)
         return Outcome(live, changed=("deleted",))
-    raise TypeError(f"The workflow does not keep {type(record).__name__}.")
+    model = type(record)
+    live = _lock(model, record.pk)
+    _check_version(live, version)
+    if is_public(live):
+        return _propose(live, PendingChange.Action.DELETE, live, {}, user, reason, None)
+    proposal = _pending(live)
+    if proposal is not None:
+        return Outcome(live, proposal=reject(proposal, user, reason or "Withdrawn"))
+    _delete(live, user, reason)
+    return Outcome(live, changed=("deleted",))
+
+
+def _delete(live, user, reason):
+    live._change_reason = reason.strip() or "Deleted"
+    if _person(user):
+        live._history_user = user
+    try:
+        with through_workflow():
+            live.delete()
+    except ProtectedError as error:
+        count = len(error.protected_objects)
+        raise Refused(
+            f"This {live._meta.verbose_name} is cited or used {count} time(s) and cannot be "
+            "deleted.",
+            "condition",
+        ) from error
 
 
 @transaction.atomic
@@ -706,9 +922,12 @@ def restore(pk, user, reason):
         raise Refused("No deleted event has this id.", "condition")
     if not Site.objects.filter(pk=record.site_id).exists():
         raise Refused("Its site has been deleted since: restore the site first.", "condition")
+    if record.actor_id and not Actor.objects.filter(pk=record.actor_id).exists():
+        raise Refused("Its actor has been deleted since: add the actor again first.", "condition")
     event = record.instance
     event.state = State.DRAFT
     event.changed_by = _person(user)
+    event.contributors = [user.pk] if user.pk else []
     event.submitted_by = event.submitted_at = event.published_by = event.published_at = None
     _save(event, user, f"Restored after deletion: {reason}")
     citation = _citation_model()
@@ -735,6 +954,9 @@ def restore(pk, user, reason):
     event.refresh_from_db()
     event.refresh_verification()
     return event, lost
+
+
+# What staff see of what waits
 
 
 def pending_for(records):
@@ -771,17 +993,20 @@ def preview_events(site):
     """Every event of `site` as the public would see it once everything waiting were
     approved: drafts and events in review included, proposed changes applied, grades and
     conflict flags derived again from the evidence so changed. For staff only."""
-    citation_model = _citation_model()
+    citation_model, source_model = _citation_model(), _source_model()
     events = list(site.events.select_related("actor").order_by("date_lower", "date_upper", "id"))
-    citations = list(
-        citation_model.objects.filter(event__in=events).select_related("source").order_by("id")
-    )
-    sources = {c.source_id: c.source for c in citations}
-    proposals = pending_for([*events, *citations, *sources.values()])
+    citations = list(citation_model.objects.filter(event__in=events).order_by("id"))
+    proposals = pending_for([*events, *citations])
     events = previewed(events, proposals)
-    previewed(list(sources.values()), proposals)
+    citations = previewed(citations, proposals)
+    # The sources as proposed too, read after the citations' proposals (which may point
+    # a citation at another source).
+    sources = {
+        s.pk: s for s in source_model.objects.filter(pk__in={c.source_id for c in citations})
+    }
+    previewed(list(sources.values()), pending_for(list(sources.values())))
     by_event = {event.pk: [] for event in events}
-    for citation in previewed(citations, proposals):
+    for citation in citations:
         citation.source = sources[citation.source_id]
         if citation.event_id in by_event:
             by_event[citation.event_id].append(citation)

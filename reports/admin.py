@@ -13,7 +13,7 @@ from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from heritage import workflow
-from heritage.admin_workflow import RecordAdmin, RecordForm
+from heritage.admin_workflow import RecordAdmin, RecordForm, VersionedInlineForm
 from heritage.models import DamageEvent, Site, State
 from reports.articles import ArticleError, check_size, read_article
 from reports.models import (
@@ -59,28 +59,10 @@ class CitationInlineFormSet(BaseInlineFormSet):
             raise ValidationError(problem, code="unsupported")
 
 
-class CitationInlineForm(RecordForm):
-    """A citation on its event's page: the event's own form carries the reason."""
-
+class CitationInlineForm(VersionedInlineForm):
     class Meta:
         model = Citation
         fields = "__all__"
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields.pop("change_reason")
-
-    def clean(self):
-        cleaned = forms.ModelForm.clean(self)
-        version, instance = cleaned.get("opened_version"), self.instance
-        if instance.pk and version is not None:
-            live = Citation.objects.filter(pk=instance.pk).values_list("version", flat=True).first()
-            if live is not None and live != version:
-                raise ValidationError(
-                    "Someone else changed this citation since you opened the page: reload it.",
-                    code="stale",
-                )
-        return cleaned
 
 
 class CitationInline(admin.StackedInline):

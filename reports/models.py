@@ -13,6 +13,7 @@ from heritage.dates import EDTFField, edtf_bounds
 from heritage.models import (
     DamageEvent,
     DamageLevel,
+    GuardedQuerySet,
     Site,
     SiteName,
     State,
@@ -275,7 +276,9 @@ class Certainty(models.TextChoices):
     DEFINITE = "definite", "Definite"
 
 
-class CitationQuerySet(models.QuerySet):
+class CitationQuerySet(GuardedQuerySet):
+    guarded = ("approved",)
+
     def public(self):
         """Citations the public sees: reviewed evidence of published events."""
         return self.filter(approved=True, event__state=State.PUBLISHED)

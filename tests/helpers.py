@@ -13,17 +13,35 @@ SETUP = workflow.Command("tests")
 _serial = itertools.count(1)
 
 
-def make_site(**fields):
+def reviewed(record):
+    """`record`, added through the workflow and approved, as a command may: a site, a
+    name, a picture or an actor the public sees. Pass `approve=False` to the makers
+    below for one still waiting for review."""
+    outcome = workflow.save(record, SETUP, "Set up by a test")
+    if outcome.pending:
+        workflow.approve(outcome.proposal, SETUP, "Set up by a test")
+    record.refresh_from_db()
+    return record
+
+
+def make_site(approve=True, **fields):
     n = next(_serial)
     fields.setdefault("name", f"Test site {n}")
     fields.setdefault("slug", f"test-site-{n}")
     fields.setdefault("kind", "temple")
-    return Site.objects.create(**fields)
+    site = Site(**fields)
+    return reviewed(site) if approve else workflow.save(site, SETUP, "Test").record
 
 
-def make_actor(**fields):
+def make_actor(approve=True, **fields):
     fields.setdefault("name", f"Test actor {next(_serial)}")
-    return Actor.objects.create(**fields)
+    actor = Actor(**fields)
+    return reviewed(actor) if approve else workflow.save(actor, SETUP, "Test").record
+
+
+def if_match(api, url):
+    """The If-Match header of a client that read the record at `url` first."""
+    return {"HTTP_IF_MATCH": api.get(url, HTTP_ACCEPT="application/json")["ETag"]}
 
 
 def make_source(**fields):
@@ -143,3 +161,31 @@ def remove(record):
     outcome = workflow.delete(record, SETUP, "Set up by a test")
     if outcome.pending:
         workflow.approve(outcome.proposal, SETUP, "Set up by a test")
+
+
+class ReadFirstClient:
+    """Wraps DRF's APIClient as a careful client writes: it reads a record before it
+    changes or deletes it, and sends back the ETag it read (If-Match), unless the test
+    gives an If-Match of its own."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    def _write(self, method, path, *args, **extra):
+        if "HTTP_IF_MATCH" not in extra:
+            read = self.client.get(path.split("?")[0], HTTP_ACCEPT="application/json")
+            if read.status_code == 200:
+                extra["HTTP_IF_MATCH"] = read["ETag"]
+        return getattr(self.client, method)(path, *args, **extra)
+
+    def patch(self, path, *args, **extra):
+        return self._write("patch", path, *args, **extra)
+
+    def put(self, path, *args, **extra):
+        return self._write("put", path, *args, **extra)
+
+    def delete(self, path, *args, **extra):
+        return self._write("delete", path, *args, **extra)

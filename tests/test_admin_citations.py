@@ -24,6 +24,7 @@ def citation_form(citation, **fields):
         "claimed_level": "",
         "claimed_date": "",
         "note": "",
+        "opened_version": type(citation).objects.get(pk=citation.pk).version if citation.pk else "",
         "_save": "Save",
     } | fields
 
@@ -84,7 +85,7 @@ def test_reverting_a_published_event_restores_content_never_its_state(editor_cli
     response = editor_client.post(
         revert_url,
         event_form(event.site, summary="First words", change_reason="The first wording was right")
-        | {"citations-TOTAL_FORMS": "0"},
+        | {"citations-TOTAL_FORMS": "0", "opened_version": event.version},
     )
     assert response.status_code == 302
     event.refresh_from_db()

@@ -159,6 +159,8 @@ def test_the_publish_action_publishes_the_supported_and_names_the_rest(editor_cl
             "action": "publish",
             "_selected_action": [supported.pk, unsupported.pk],
             "reason": "Reviewed today",
+            f"version-{supported.pk}": supported.version,
+            f"version-{unsupported.pk}": unsupported.version,
         },
         follow=True,
     )
@@ -175,7 +177,12 @@ def test_the_review_action_sends_drafts_for_review_with_its_reason(curator_clien
     event = make_event()
     curator_client.post(
         LIST_URL,
-        {"action": "send_to_review", "_selected_action": [event.pk], "reason": "Ready"},
+        {
+            "action": "send_to_review",
+            "_selected_action": [event.pk],
+            "reason": "Ready",
+            f"version-{event.pk}": event.version,
+        },  # fmt: skip
     )
     event.refresh_from_db()
     assert (event.state, event.submitted_by) == ("review", curator)

@@ -75,11 +75,17 @@ def test_anonymous_clients_are_throttled_with_a_reason(api, monkeypatch):
     assert "throttled" in refused.json()["detail"].lower()
 
 
-def test_a_new_name_for_a_site_changes_the_etag(api):
+def test_a_new_name_for_a_site_changes_the_etag_once_it_is_reviewed(api):
+    from heritage import workflow
     from heritage.models import Site, SiteName
+    from tests.helpers import SETUP
 
     first = api.get("/api/v1/sites/temple-of-bel/")
-    SiteName.objects.create(site=Site.objects.get(slug="temple-of-bel"), name="Bel")
+    bel = Site.objects.get(slug="temple-of-bel")
+    proposal = workflow.save(SiteName(site=bel, name="Bel"), SETUP, "Another name").proposal
+    waiting = api.get("/api/v1/sites/temple-of-bel/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert waiting.status_code == 304
+    workflow.approve(proposal, SETUP, "Checked")
     again = api.get("/api/v1/sites/temple-of-bel/", HTTP_IF_NONE_MATCH=first["ETag"])
     assert again.status_code == 200
 

@@ -20,7 +20,7 @@ from django.db.migrations.recorder import MigrationRecorder
 
 from heritage.models import DamageEvent, Site
 from reports.models import Citation
-from tests.helpers import make_citation, make_event, make_source, remove
+from tests.helpers import edit, make_citation, make_event, make_source, remove
 
 # Restores happen outside the test's transaction, so each test commits for real.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -62,9 +62,7 @@ def snapshot():
 
 def change_everything():
     """Edits, additions and deletions after a backup, in both apps and in auth."""
-    site = Site.objects.get(slug="temple-of-bel")
-    site.name = "Renamed after the backup"
-    site.save()
+    site = edit(Site.objects.get(slug="temple-of-bel"), name="Renamed after the backup")
     make_citation(make_event(site, summary="Added after the backup"), make_source())
     cited = DamageEvent.objects.filter(citations__isnull=False).first()
     citations = Citation.objects.count()

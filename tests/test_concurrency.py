@@ -73,11 +73,12 @@ def seed():
     setup_django()
     from heritage.models import Site
     from reports.models import Source
+    from tests.helpers import reviewed
 
     for n in range(SHARED_SITES):
-        Site(name=f"Shared site {n}", slug=f"shared-{n}", kind="temple").save()
+        reviewed(Site(name=f"Shared site {n}", slug=f"shared-{n}", kind="temple"))
     for index in range(WORKERS):
-        Site(name=f"Worker {index}'s site", slug=f"worker-{index}", kind="tomb").save()
+        reviewed(Site(name=f"Worker {index}'s site", slug=f"worker-{index}", kind="tomb"))
     publishers = ["Alpha Daily", "Beta Times", "Gamma Wire", "", "Delta Post"]
     for n, publisher in enumerate(publishers):
         Source(kind="news", title=f"Report {n}", publisher=publisher, published="2015-09").save()

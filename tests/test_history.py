@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 def test_each_save_of_an_event_is_a_version_with_its_author(editor_client, editor):
     event = make_event(summary="Reported blown up")
     url = reverse("admin:heritage_damageevent_change", args=[event.pk])
-    editor_client.post(url, event_form(event.site, summary="Cella blown up"))
+    editor_client.post(
+        url, event_form(event.site, summary="Cella blown up", opened_version=event.version)
+    )
 
     versions = list(event.history.order_by("history_date"))
     assert [v.summary for v in versions] == ["Reported blown up", "Cella blown up"]
@@ -28,7 +30,8 @@ def test_a_curator_reverts_an_event_to_an_earlier_version_from_the_admin(editor_
     make_citation(event)
     change_url = reverse("admin:heritage_damageevent_change", args=[event.pk])
     editor_client.post(
-        change_url, event_form(event.site, summary="Wrong", date="2015-09", level="slight")
+        change_url,
+        event_form(event.site, summary="Wrong", date="2015-09", level="slight", opened_version=1),
     )
     event.refresh_from_db()
     assert (event.summary, event.date, event.level) == ("Wrong", "2015-09", "slight")
@@ -38,7 +41,7 @@ def test_a_curator_reverts_an_event_to_an_earlier_version_from_the_admin(editor_
         "admin:heritage_damageevent_simple_history", args=[event.pk, first.history_id]
     )
     assert editor_client.get(revert_url).status_code == 200
-    response = editor_client.post(revert_url, event_form(event.site))
+    response = editor_client.post(revert_url, event_form(event.site, opened_version=event.version))
     assert response.status_code == 302
 
     event.refresh_from_db()
@@ -214,7 +217,8 @@ def test_reverting_a_cited_source_proposes_the_old_version(curator_client, curat
     response = curator_client.post(
         url,
         {"kind": "news", "title": "As first published", "publisher": source.publisher,
-         "published": source.published, "change_reason": "The outlet's own title"},
+         "published": source.published, "change_reason": "The outlet's own title",
+         "opened_version": source.version},
     )  # fmt: skip
     assert response.status_code == 302
     source.refresh_from_db()

@@ -5,9 +5,16 @@ import re
 
 import pytest
 
-from heritage.models import DamageEvent, Site
+from heritage.models import DamageEvent, Site, SiteName
 from reports.models import Source
-from tests.helpers import make_citation, make_event, make_published_event, make_site, make_source
+from tests.helpers import (
+    make_citation,
+    make_event,
+    make_published_event,
+    make_site,
+    make_source,
+    reviewed,
+)
 
 pytestmark = pytest.mark.usefixtures("palmyra")
 
@@ -175,8 +182,8 @@ def test_the_site_list_searches_names_aliases_and_descriptions(client, words, ex
 
 def test_a_place_matching_by_several_names_is_listed_once(client, api):
     site = make_site(name="Qasr Zetta", description="Zetta's fort")
-    site.names.create(name="Zetta castle", language="en")
-    site.names.create(name="Qalaat Zetta", language="ar-Latn")
+    reviewed(SiteName(site=site, name="Zetta castle", language="en"))
+    reviewed(SiteName(site=site, name="Qalaat Zetta", language="ar-Latn"))
     event = make_published_event(site, summary="Zetta walls shelled")
     assert [s.slug for s in listed(client.get("/sites/", {"q": "zetta"}))] == [site.slug]
     assert [e.pk for e in listed(client.get("/events/", {"q": "zetta"}))] == [event.pk]

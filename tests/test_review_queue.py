@@ -39,6 +39,20 @@ def contradiction_proposed(curator):
     return bel, citation
 
 
+def decide_all(decision, reason):
+    """The queue's form with every event in review and every proposal ticked, each with
+    the version the page showed beside it."""
+    data = {decision: "1", "reason": reason, "event": [], "proposal": []}
+    for event in DamageEvent.objects.filter(state="review"):
+        data["event"].append(event.pk)
+        data[f"version-event-{event.pk}"] = event.version
+    for proposal in PendingChange.objects.filter(status="pending"):
+        target = proposal.content_type.model_class().objects.get(pk=proposal.object_id)
+        data["proposal"].append(proposal.pk)
+        data[f"version-proposal-{proposal.pk}"] = target.version
+    return data
+
+
 def fill_the_queue(curator, count):
     for n in range(count):
         event = make_event(summary=f"Waiting {n}")
@@ -82,13 +96,7 @@ def test_an_editor_approves_many_at_once_and_a_refused_one_is_named(
 ):
     fill_the_queue(curator, 2)
     unsupported = move(make_event(summary="Nothing supports it"), "review")
-    chosen = list(DamageEvent.objects.filter(state="review").values_list("pk", flat=True))
-    proposals = list(PendingChange.objects.values_list("pk", flat=True))
-    response = editor_client.post(
-        QUEUE,
-        {"event": chosen, "proposal": proposals, "approve": "1", "reason": "Checked today"},
-        follow=True,
-    )
+    response = editor_client.post(QUEUE, decide_all("approve", "Checked today"), follow=True)
     shown = " ".join(str(m) for m in response.context["messages"])
     assert "4 item(s) approved" in shown
     assert "Nothing supports it" in shown
@@ -105,7 +113,7 @@ def test_an_editor_approves_many_at_once_and_a_refused_one_is_named(
 def test_a_bulk_decision_needs_a_reason(editor_client, curator):
     fill_the_queue(curator, 1)
     chosen = list(DamageEvent.objects.filter(state="review").values_list("pk", flat=True))
-    response = editor_client.post(QUEUE, {"event": chosen, "approve": "1"}, follow=True)
+    response = editor_client.post(QUEUE, decide_all("approve", ""), follow=True)
     assert "Give a reason" in " ".join(str(m) for m in response.context["messages"])
     assert DamageEvent.objects.get(pk=chosen[0]).state == "review"
 
@@ -115,7 +123,7 @@ def test_rejecting_a_proposed_citation_removes_it_and_leaves_the_public_record(
 ):
     bel, citation = contradiction_proposed(curator)
     proposal = PendingChange.objects.get(status="pending")
-    editor_client.post(QUEUE, {"proposal": [proposal.pk], "reject": "1", "reason": "Not credible"})
+    editor_client.post(QUEUE, decide_all("reject", "Not credible"))
     proposal.refresh_from_db()
     assert (proposal.status, proposal.decision_reason) == ("rejected", "Not credible")
     assert not Citation.objects.filter(pk=citation.pk).exists()

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.test import RequestFactory
 
 from heritage.models import Site
+from tests.helpers import edit
 
 pytestmark = pytest.mark.django_db
 
@@ -63,8 +64,7 @@ def test_the_demo_curator_can_log_into_the_admin(client):
 def test_loading_palmyra_twice_leaves_curators_edits_alone():
     call_command("load_palmyra", stdout=StringIO())
     bel = Site.objects.get(slug="temple-of-bel")
-    bel.description = "Edited by a curator."
-    bel.save()
+    edit(bel, description="Edited by a curator.")
     out = StringIO()
     call_command("load_palmyra", stdout=out)
     assert "not loaded again" in out.getvalue()

@@ -23,9 +23,9 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from heritage import workflow
-from heritage.models import DamageEvent, PendingChange, Site, State, WorkflowBypass
+from heritage.models import DamageEvent, PendingChange, State, WorkflowBypass
 from reports.models import Citation, Claim, Source
-from tests.helpers import event_form, make_source
+from tests.helpers import event_form, make_site, make_source
 
 STATES = [State.DRAFT, State.REVIEW, State.PUBLISHED]
 
@@ -108,7 +108,7 @@ def people(db, django_user_model):
 def event_in(state, people):
     """An event the author drafted, supported by two publishers, taken to `state`: sent
     for review by the author, published by a third editor."""
-    site = Site.objects.create(name="Temple of Bel", slug="temple-of-bel", kind="temple")
+    site = make_site(name="Temple of Bel", slug="temple-of-bel", kind="temple")
     event = DamageEvent(site=site, summary="First summary", date="2015-08-30", level="severe")
     workflow.save(event, people["author"], "Drafted")
     for publisher in ("Reuters", "AFP"):
@@ -145,6 +145,18 @@ def api_client(user):
     if user:
         client.force_authenticate(user)
     return client
+
+
+def api_write(user, method, url, data=None):
+    """A write as a client makes it: having read the record first, sending its ETag."""
+
+    def act():
+        client = api_client(user)
+        read = client.get(url, HTTP_ACCEPT="application/json")
+        headers = {"HTTP_IF_MATCH": read["ETag"]} if read.status_code == 200 else {}
+        return getattr(client, method)(url, data, "json", **headers)
+
+    return act
 
 
 def messages_of(response):
@@ -184,7 +196,12 @@ def admin_step(name):
 def admin_bulk_publish(user, event):
     return lambda: admin_client(user).post(
         reverse("admin:heritage_damageevent_changelist"),
-        {"action": "publish", "_selected_action": [event.pk], "reason": "Because"},
+        {
+            "action": "publish",
+            "_selected_action": [event.pk],
+            "reason": "Because",
+            f"version-{event.pk}": event.version,
+        },  # fmt: skip
         follow=True,
     ), lambda: DamageEvent.objects.get(pk=event.pk).state == State.PUBLISHED
 
@@ -205,15 +222,17 @@ def history_revert(user, event):
 
 
 def api_change(user, event):
-    return lambda: api_client(user).patch(
-        f"/api/v1/events/{event.pk}/", {"summary": "Third summary", "reason": "Better"}, "json"
-    ), lambda: DamageEvent.objects.get(pk=event.pk).summary == "Third summary"
+    return api_write(user, "patch", f"/api/v1/events/{event.pk}/",
+                     {"summary": "Third summary", "reason": "Better"}), lambda: (
+        DamageEvent.objects.get(pk=event.pk).summary == "Third summary"
+    )  # fmt: skip
 
 
 def api_publish(user, event):
-    return lambda: api_client(user).patch(
-        f"/api/v1/events/{event.pk}/", {"state": "published", "reason": "Checked"}, "json"
-    ), lambda: DamageEvent.objects.get(pk=event.pk).state == State.PUBLISHED
+    return api_write(user, "patch", f"/api/v1/events/{event.pk}/",
+                     {"state": "published", "reason": "Checked"}), lambda: (
+        DamageEvent.objects.get(pk=event.pk).state == State.PUBLISHED
+    )  # fmt: skip
 
 
 def api_add_citation(user, event):
@@ -232,8 +251,9 @@ def cited(event, source):
 
 def api_delete_citation(user, event):
     citation = event.citations.first()
-    return lambda: api_client(user).delete(
-        f"/api/v1/citations/{citation.pk}/?reason=Duplicate"
+    url = f"/api/v1/citations/{citation.pk}/?reason=Duplicate"
+    return api_write(
+        user, "delete", url
     ), lambda: not Citation.objects.filter(pk=citation.pk).exists()
 
 
@@ -260,7 +280,12 @@ def intake_accept(user, event):
 def queue_approve(user, event):
     return lambda: admin_client(user).post(
         reverse("admin:heritage_review_queue"),
-        {"event": [event.pk], "approve": "Approve selected", "reason": "Checked"},
+        {
+            "event": [event.pk],
+            "approve": "Approve selected",
+            "reason": "Checked",
+            f"version-event-{event.pk}": event.version,
+        },  # fmt: skip
         follow=True,
     ), lambda: DamageEvent.objects.get(pk=event.pk).state == State.PUBLISHED
 
@@ -379,11 +404,17 @@ def test_a_stale_proposal_is_refused_when_the_record_changed_since(people):
     first.proposal.refresh_from_db()
     assert first.proposal.status == "superseded"
     assert second.proposal.changes == {"level": "destroyed", "summary": "Other words"}
-    # Someone changes the event another way (a withdrawal and an edit) meanwhile.
-    workflow.transition(event, State.DRAFT, people["editor"], "Checking")
-    workflow.save(edited(event, description="Seen"), people["editor"], "Note")
+    # A source's proposal, then the source changed another way once no public event
+    # cited it (its event withdrawn, edited, published again).
+    source = event.citations.first().source
+    source.title = "Proposed title"
+    pending = workflow.save(source, people["curator"], "Title as published").proposal
+    workflow.transition(event, State.DRAFT, people["editor"], "Checking", step="withdraw")
+    source.refresh_from_db()
+    source.title = "Edited meanwhile"
+    workflow.save(source, people["editor"], "Fix")
     with pytest.raises(workflow.Refused, match="changed since this was proposed"):
-        workflow.approve(second.proposal, people["publisher"], "Fine")
+        workflow.approve(pending, people["publisher"], "Fine")
 
 
 def test_four_eyes_off_lets_one_editor_publish_their_own_draft(people, settings):

@@ -15,6 +15,7 @@ from rest_framework import (
     renderers,
 )
 from rest_framework.exceptions import (
+    APIException,
     ParseError,
 )
 from rest_framework.response import Response
@@ -58,6 +59,29 @@ def data_stamp_sql(vendor):
     return "SELECT " + ", ".join(stamps + moments), len(stamps)
 
 
+def representation_etag(content):
+    """A strong ETag of one answer's bytes: what a record looked like to its reader."""
+    return quote_etag(hashlib.sha256(content).hexdigest()[:32])
+
+
+class PreconditionRequired(APIException):
+    status_code = 428
+    default_detail = (
+        "Send If-Match with the ETag of the record as you last read it (GET it first): "
+        "a write that does not say which version it changes could overwrite someone's edit."
+    )
+    default_code = "precondition_required"
+
+
+class PreconditionFailed(APIException):
+    status_code = 412
+    default_detail = (
+        "The record changed since you read it (its ETag is no longer the one you sent): "
+        "GET it again and make your change on what it is now."
+    )
+    default_code = "precondition_failed"
+
+
 class Answered(Exception):
     """Raised by RegisterViewSet.initial() to answer before any work is done: 304 Not
     Modified, or an answer kept from an identical request."""
@@ -77,7 +101,9 @@ class ConditionalAnswers:
             # PATCH of nothing would answer 200 and add a version to the history.
             raise ParseError("The body is empty: send a JSON object.")
         if request.method in ("GET", "HEAD"):
-            not_modified = self.not_modified(request)
+            # One record's validator is its answer's own bytes (finalize_response): its
+            # 304 is decided once the answer is made.
+            not_modified = None if self.is_detail() else self.not_modified(request)
             if not_modified:
                 raise Answered(not_modified)
             if self.keeps_answer(request):
@@ -85,6 +111,9 @@ class ConditionalAnswers:
                 if kept is not None:
                     content, content_type = kept
                     raise Answered(HttpResponse(content, content_type=content_type))
+
+    def is_detail(self):
+        return (self.lookup_url_kwarg or self.lookup_field) in self.kwargs
 
     def keeps_answer(self, request):
         """Whether this answer is kept for the next identical request: anonymous JSON
@@ -135,6 +164,18 @@ class ConditionalAnswers:
             self.keep_answer(request, response)
         if request.method in ("GET", "HEAD") and response.status_code in (200, 304):
             etag, latest = self.validators(request)
+            if self.is_detail() and not response.streaming and response.status_code == 200:
+                # A strong validator of exactly what this reader was shown, which a
+                # write sends back in If-Match (WorkflowWrites).
+                if hasattr(response, "render"):
+                    response.render()
+                etag = representation_etag(response.content)
+                last_modified = int(latest.timestamp()) if latest else None
+                not_modified = get_conditional_response(
+                    request._request, etag=etag, last_modified=last_modified
+                )
+                if not_modified is not None:
+                    response = not_modified
             response["ETag"] = etag
             if latest:
                 response["Last-Modified"] = http_date(latest.timestamp())

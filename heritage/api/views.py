@@ -3,7 +3,7 @@
 import copy
 
 from django.conf import settings
-from django.db.models import ProtectedError
+from django.db.models import Prefetch, ProtectedError
 from django.http import FileResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, quote_etag
@@ -23,7 +23,13 @@ from rest_framework.exceptions import (
 from rest_framework.response import Response
 
 from heritage import dataset, workflow
-from heritage.api.conditional import Answered, ConditionalAnswers
+from heritage.api.conditional import (
+    Answered,
+    ConditionalAnswers,
+    PreconditionFailed,
+    PreconditionRequired,
+    representation_etag,
+)
 from heritage.api.pagination import RecordPagination
 from heritage.api.permissions import RecordPermission
 from heritage.api.renderers import (
@@ -59,6 +65,7 @@ from heritage.models import (
     REVIEWED_EVIDENCE,
     DamageEvent,
     Site,
+    SiteName,
 )
 from reports.models import Citation
 
@@ -187,11 +194,15 @@ class WorkflowWrites:
         self._write(serializer, serializer.Meta.model())
 
     def perform_update(self, serializer):
+        # After the body is read and checked (bad input is a 400 first), before anything
+        # is written.
+        self.check_if_match(serializer.instance)
         # A copy: the instance read for this request stays as read, for the workflow to
         # compare with what is stored now.
         self._write(serializer, copy.copy(serializer.instance))
 
     def perform_destroy(self, instance):
+        self.check_if_match(instance)
         reason = self.request.query_params.get("reason", "")
         self.outcome = workflow.delete(instance, self.request.user, reason)
 
@@ -205,6 +216,16 @@ class WorkflowWrites:
                 body["record"] = response.data
             return Response(body, status=status.HTTP_202_ACCEPTED)
         return response
+
+    def check_if_match(self, instance):
+        """A write names the record as its writer last read it (If-Match, with the ETag
+        of its JSON): 428 without, 412 when it has changed since."""
+        given = [tag.strip() for tag in self.request.headers.get("If-Match", "").split(",")]
+        if not any(given):
+            raise PreconditionRequired
+        shown = FastJSONRenderer().render(self.get_serializer(instance).data)
+        if "*" not in given and representation_etag(shown) not in given:
+            raise PreconditionFailed
 
     def create(self, request, *args, **kwargs):
         return self._accepted(super().create(request, *args, **kwargs))
@@ -234,11 +255,10 @@ class WorkflowWrites:
         }
     ),
 )
-class SiteViewSet(RegisterViewSet):
+class SiteViewSet(WorkflowWrites, RegisterViewSet):
     """Sites: monuments and places, each with its current condition. Add `?format=geojson`
     for every matching site as GeoJSON (RFC 7946, for QGIS), or `?format=csv`."""
 
-    queryset = Site.objects.with_record().select_related("parent").prefetch_related("names")
     serializer_class = SiteSerializer
     filterset_class = SiteFilter
     lookup_field = "slug"
@@ -255,6 +275,13 @@ class SiteViewSet(RegisterViewSet):
     }
     csv_filename = "sites.csv"
     csv_table = "sites"
+
+    def get_queryset(self):
+        # Anonymous readers see reviewed sites and names only; curators, all of them.
+        sites = Site.objects.with_record().select_related("parent")
+        if self.sees_unpublished():
+            return sites.prefetch_related("names")
+        return sites.public().prefetch_related(Prefetch("names", SiteName.objects.public()))
 
     def list(self, request, *args, **kwargs):
         if request.accepted_renderer.format == "geojson":
