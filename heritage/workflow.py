@@ -567,7 +567,7 @@ def _save_source(record, user, reason, version):
     # A source is evidence for every event that cites it: whoever changes it changed
     # their evidence, and the proposals that cite it.
     citing = _citation_model().objects.filter(source=live)
-    _contributed(DamageEvent.objects.filter(citations__in=citing).distinct(), [user.pk])
+    _contributed(DamageEvent.objects.filter(pk__in=citing.values("event_id")), [user.pk])
     for proposal in PendingChange.objects.filter(
         content_type=ContentType.objects.get_for_model(_citation_model()),
         object_id__in=citing.values("pk"),
