@@ -1,6 +1,7 @@
 import contextlib
 import contextvars
 import datetime
+import uuid
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -15,6 +16,7 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
+from simple_history.signals import pre_create_historical_record
 
 from heritage.dates import EDTFField, edtf_bounds
 from heritage.images import PictureField, reencode_image
@@ -38,6 +40,35 @@ def through_workflow():
 
 def in_workflow():
     return _in_workflow.get()
+
+
+_history_batch = contextvars.ContextVar("history_batch", default="")
+
+
+@contextlib.contextmanager
+def history_batch():
+    """Marks every version the history records inside (a deletion and its cascade) with
+    one batch id, so that restoring brings back exactly what went together."""
+    token = _history_batch.set(uuid.uuid4().hex)
+    try:
+        yield
+    finally:
+        _history_batch.reset(token)
+
+
+class HistoryBatch(models.Model):
+    """The batch id of a version (history_batch()); empty for versions recorded alone."""
+
+    history_batch = models.CharField(max_length=32, blank=True, db_index=True)
+
+    class Meta:
+        abstract = True
+
+
+@receiver(pre_create_historical_record)
+def mark_history_batch(sender, history_instance, **kwargs):
+    if hasattr(history_instance, "history_batch"):
+        history_instance.history_batch = _history_batch.get()
 
 
 class WorkflowBypass(Exception):
@@ -273,8 +304,9 @@ class SiteQuerySet(GuardedQuerySet):
         )
 
     def refresh_condition(self):
-        """Store again the condition of every site here (after imports, fixtures)."""
-        for site in self:
+        """Store again the condition of every site here (after imports, fixtures), in id
+        order: two writers locking the same sites lock them in the same order."""
+        for site in self.order_by("pk"):
             site.refresh_condition()
 
     def located(self):
@@ -401,9 +433,14 @@ class Site(Reviewed):
         return condition_after(self.events.published())
 
     @transaction.atomic
+    @transaction.atomic
     def refresh_condition(self):
         """Store the condition the published events now imply. An update, not a save: a
-        derived value changing is not an edit for the history."""
+        derived value changing is not an edit for the history. The site's row is locked
+        first: a writer publishing another of its events at the same moment waits, then
+        reads this one's event too (on PostgreSQL, READ COMMITTED would otherwise let
+        each read the events without the other's, and the last to write win)."""
+        Site.objects.select_for_update().filter(pk=self.pk).exists()
         self.condition = self.current_condition() or ""
         Site.objects.filter(pk=self.pk).exclude(condition=self.condition).update(
             condition=self.condition, updated=timezone.now()
@@ -638,13 +675,14 @@ class DamageEventQuerySet(GuardedQuerySet):
 
     def refresh_verification(self):
         """Recompute the stored grade and conflict flag of every event here, for when
-        citations or sources changed in bulk (imports, fixtures)."""
-        for event in self.prefetch_related("citations__source"):
+        citations or sources changed in bulk (imports, fixtures), in id order: two writers
+        locking the same events lock them in the same order."""
+        for event in self.order_by("pk"):
             event.refresh_verification()
 
 
-# A deletion removes an event's citations with it, a moment before the event itself:
-# citations deleted this close to their event's deletion come back with it.
+# Deletions recorded before history batches existed: citations deleted this close to
+# their event's deletion are taken to have gone with it.
 CASCADE_WINDOW = datetime.timedelta(seconds=5)
 
 # What a public list shows of each event, and of each citation with its source.
@@ -720,7 +758,9 @@ class DamageEvent(Versioned):
     contributors = models.JSONField(default=list, blank=True, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
-    history = HistoricalRecords(excluded_fields=["grade", "has_conflict", "contributors"])
+    history = HistoricalRecords(
+        excluded_fields=["grade", "has_conflict", "contributors"], bases=[HistoryBatch]
+    )
 
     objects = DamageEventQuerySet.as_manager()
 
@@ -842,7 +882,10 @@ class DamageEvent(Versioned):
     @transaction.atomic
     def refresh_verification(self):
         """Store the grade and conflict flag the citations now imply. An update, not a
-        save: a derived value changing is not an edit for the history."""
+        save: a derived value changing is not an edit for the history. The event's row is
+        locked first, so that two writers adding citations at once each read the other's
+        (see Site.refresh_condition)."""
+        DamageEvent.objects.select_for_update().filter(pk=self.pk).exists()
         citations = list(self.evidence())
         self.grade = self.verification(citations)
         self.has_conflict = self.citations_conflict(citations)
@@ -957,3 +1000,55 @@ class PendingChange(models.Model):
             name: model._meta.get_field(name).to_python(value)
             for name, value in self.changes.items()
         }
+
+
+def _new_epoch():
+    return uuid.uuid4().hex
+
+
+class PublicStamp(models.Model):
+    """The version of everything the public sees, raised in the transaction of each
+    change to it (heritage/workflow.py: a publication, a withdrawal, an approval), and
+    of no other: the API's anonymous validators come from it, so a curator's work on a
+    draft never makes a reader's copy look stale, and a real change always does. The
+    epoch changes when a backup is restored, so no validator from before comes back."""
+
+    version = models.BigIntegerField(default=0)
+    changed = models.DateTimeField(default=timezone.now)
+    epoch = models.CharField(max_length=32, default=_new_epoch)
+
+    def __str__(self):
+        return f"Public record version {self.version}"
+
+    @classmethod
+    def bump(cls):
+        now = timezone.now()
+        if not cls.objects.filter(pk=1).update(version=models.F("version") + 1, changed=now):
+            cls.objects.update_or_create(pk=1, defaults={"version": 1, "changed": now})
+
+    @classmethod
+    def new_epoch(cls):
+        cls.objects.update_or_create(
+            pk=1, defaults={"epoch": _new_epoch(), "changed": timezone.now()}
+        )
+
+    @classmethod
+    def current(cls):
+        """(version, epoch, when it last changed): one indexed read."""
+        row = cls.objects.filter(pk=1).values_list("version", "epoch", "changed").first()
+        return row or (0, "", None)
+
+
+class BackupMark(models.Model):
+    """A row `manage.py backup` writes before it copies the database, so that the copy
+    carries it: `manage.py restore` refuses a file without one, which is no backup of
+    the register's, whatever tables it has. The rows are also the log of backups taken."""
+
+    taken = models.DateTimeField(default=timezone.now)
+    token = models.CharField(max_length=32, default=_new_epoch)
+
+    class Meta:
+        ordering = ["taken"]
+
+    def __str__(self):
+        return f"Backup of {self.taken:%Y-%m-%d %H:%M:%S} UTC"

@@ -40,11 +40,13 @@ from heritage.models import (
     Actor,
     DamageEvent,
     PendingChange,
+    PublicStamp,
     Reviewed,
     Site,
     SiteImage,
     SiteName,
     State,
+    history_batch,
     through_workflow,
 )
 
@@ -258,6 +260,8 @@ def transition(event, target, user, reason, version=None, step=None):
     _save(live, user, f"{step.label}: {reason}", fields)
     if step.name == "withdraw":
         _fold_proposals(live, user)
+    if State.PUBLISHED in (step.target, *step.sources):
+        PublicStamp.bump()
     return live
 
 
@@ -800,6 +804,7 @@ def approve(proposal, user, reason, version=None):
         if isinstance(target, Site) and proposal.action == Action.ADD:
             _approve_with_site(target, user, history_reason)
     _decide(proposal, PendingChange.Status.APPROVED, user, reason)
+    PublicStamp.bump()
     return target
 
 
@@ -895,7 +900,9 @@ def _delete(live, user, reason):
     if _person(user):
         live._history_user = user
     try:
-        with through_workflow():
+        # One batch: an event's citations, deleted with it, come back with it and no
+        # other (restore()).
+        with through_workflow(), history_batch():
             live.delete()
     except ProtectedError as error:
         count = len(error.protected_objects)
@@ -909,7 +916,7 @@ def _delete(live, user, reason):
 @transaction.atomic
 def restore(pk, user, reason):
     """Bring a deleted event back as a draft under its old id, with the citations
-    deleted with it (within CASCADE_WINDOW of it): restoring brings content back, never
+    deleted with it (in its history batch): restoring brings content back, never
     a state, so an editor publishes it again by the usual step. Returns the event and
     the citations that could not come back because their source is gone."""
     if not user.has_perm("heritage.add_damageevent"):
@@ -931,12 +938,15 @@ def restore(pk, user, reason):
     event.submitted_by = event.submitted_at = event.published_by = event.published_at = None
     _save(event, user, f"Restored after deletion: {reason}")
     citation = _citation_model()
-    deleted_with_it = citation.history.filter(
-        event_id=pk,
-        history_type="-",
-        history_date__gte=record.history_date - CASCADE_WINDOW,
-        history_date__lte=record.history_date + CASCADE_WINDOW,
-    ).exclude(id__in=citation.objects.values("pk"))
+    deleted_with_it = citation.history.filter(event_id=pk, history_type="-")
+    if record.history_batch:
+        deleted_with_it = deleted_with_it.filter(history_batch=record.history_batch)
+    else:  # deleted before batches were recorded
+        deleted_with_it = deleted_with_it.filter(
+            history_date__gte=record.history_date - CASCADE_WINDOW,
+            history_date__lte=record.history_date + CASCADE_WINDOW,
+        )
+    deleted_with_it = deleted_with_it.exclude(id__in=citation.objects.values("pk"))
     deleted_with_it = list(deleted_with_it.order_by("id"))
     sources = set(
         _source_model()

@@ -14,6 +14,7 @@ from heritage.models import (
     DamageEvent,
     DamageLevel,
     GuardedQuerySet,
+    HistoryBatch,
     Site,
     SiteName,
     State,
@@ -122,7 +123,8 @@ class Source(Versioned):
         self.fingerprint = text_fingerprint(self.text) if self.text.strip() else ""
         super().save(*args, **kwargs)
         # Grades depend on each supporting source's kind and publisher.
-        DamageEvent.objects.filter(citations__source=self).distinct().refresh_verification()
+        cited = Citation.objects.filter(source=self).values("event_id")
+        DamageEvent.objects.filter(pk__in=cited).refresh_verification()
 
     def get_absolute_url(self):
         return reverse("reports:source-detail", args=[self.pk])
@@ -317,7 +319,7 @@ class Citation(Versioned):
     created = models.DateTimeField(auto_now_add=True)
     # Indexed: every API answer's ETag reads the newest (api/conditional.py, data_stamp).
     updated = models.DateTimeField(auto_now=True, db_index=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[HistoryBatch])
 
     objects = CitationQuerySet.as_manager()
 

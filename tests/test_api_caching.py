@@ -1,9 +1,12 @@
 """Conditional GET, caching headers, CORS and throttling on the API."""
 
-import pytest
+import datetime
 
-from heritage.models import DamageEvent
-from tests.helpers import edit, remove
+import pytest
+from django.utils import timezone
+
+from heritage.models import DamageEvent, PublicStamp, Site
+from tests.helpers import edit, make_event, remove
 
 pytestmark = pytest.mark.usefixtures("palmyra")
 
@@ -12,6 +15,7 @@ pytestmark = pytest.mark.usefixtures("palmyra")
     "url", ["/api/v1/events/", "/api/v1/sites/temple-of-bel/", "/api/v1/sources/?format=csl"]
 )
 def test_an_unchanged_answer_is_a_bodiless_304(api, url):
+    settle()
     first = api.get(url)
     assert first.status_code == 200
     again = api.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
@@ -90,14 +94,40 @@ def test_a_new_name_for_a_site_changes_the_etag_once_it_is_reviewed(api):
     assert again.status_code == 200
 
 
-def test_a_deletion_moves_last_modified(api):
-    import time
+def settle(seconds=2):
+    """The public record as it is when its last change is `seconds` old: Last-Modified
+    is sent only once the second of the latest change is over."""
+    PublicStamp.objects.update(changed=timezone.now() - datetime.timedelta(seconds=seconds))
 
+
+def test_a_deletion_moves_last_modified(api):
+    settle()
     first = api.get("/api/v1/sites/")
-    time.sleep(1.1)  # Last-Modified counts whole seconds
     remove(DamageEvent.objects.get(site__slug="palmyra-castle"))
+    settle(seconds=1)
     again = api.get("/api/v1/sites/", HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
     assert again.status_code == 200
+    assert again["Last-Modified"] != first["Last-Modified"]
+
+
+def test_a_change_in_the_same_second_never_answers_a_stale_304(api):
+    first = api.get("/api/v1/events/")
+    # Its second is not over: no Last-Modified yet, so no If-Modified-Since can match.
+    assert "Last-Modified" not in first
+    bel = DamageEvent.objects.get(site__slug="temple-of-bel")
+    edit(bel, summary="Changed within the same second")
+    again = api.get("/api/v1/events/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 200
+
+
+def test_a_curators_draft_leaves_anonymous_validators_alone(api):
+    settle()
+    first = api.get("/api/v1/events/")
+    draft = make_event(Site.objects.get(slug="temple-of-bel"), summary="Work in progress")
+    edit(draft, description="More work")
+    again = api.get("/api/v1/events/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    assert api.get("/api/v1/events/")["Last-Modified"] == first["Last-Modified"]
 
 
 def test_the_dump_answers_304_when_unchanged(api, settings, tmp_path):

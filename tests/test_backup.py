@@ -48,12 +48,18 @@ def run(command, *args, **options):
     return out.getvalue()
 
 
+# About the backups themselves, not the register: a restore starts a new epoch of the
+# public record's validators, and every backup leaves its mark.
+OPERATIONAL = {"heritage.PublicStamp", "heritage.BackupMark"}
+
+
 def snapshot():
     """Every row of every table of both apps, their edit history and the auth tables."""
     models = [
         model
         for app in ("heritage", "reports", "auth")
         for model in apps.get_app_config(app).get_models(include_auto_created=True)
+        if model._meta.label not in OPERATIONAL
     ]
     return {
         model._meta.label: list(model._base_manager.order_by("pk").values()) for model in models
@@ -280,3 +286,83 @@ def test_a_restore_on_the_command_line_exits_2_unless_told_to_go_ahead(live_site
     assert restored.returncode == 0, restored.stderr
     assert f"Restored {path}: 17 sites" in restored.stdout
     assert list((live_site.database.parent / "backups").glob("before-restore-*"))
+
+
+# Restore refuses what is not a backup, restores into a new database, and starts a new
+# epoch of validators.
+
+
+def test_a_restore_refuses_a_database_that_only_looks_like_a_backup(backup_file, tmp_path):
+    if connection.vendor != "sqlite":
+        pytest.skip("an SQLite file; the pg_dump case is the marker test below")
+    fake = tmp_path / f"fake{SUFFIX}"
+    with closing(sqlite3.connect(fake)) as db:
+        db.execute("CREATE TABLE django_migrations (id integer, app text, name text)")
+        db.commit()
+    assert_refused("restore", str(fake), yes=True, reason="not a backup of the register")
+
+
+def test_a_restore_refuses_a_copy_that_backup_did_not_write(palmyra, backups):
+    from heritage.models import BackupMark
+
+    path = backups / f"unmarked{SUFFIX}"
+    run("backup", output=path)
+    if connection.vendor == "sqlite":
+        with closing(sqlite3.connect(path)) as db:
+            db.execute("DELETE FROM heritage_backupmark")
+            db.commit()
+    else:  # a plain pg_dump of the database, without the mark backup writes first
+        from heritage.management.commands.backup import postgres_tool, run_postgres_tool
+
+        BackupMark.objects.all().delete()
+        path.unlink()
+        run_postgres_tool([postgres_tool("pg_dump"), "--format=custom", f"--file={path}"])
+    assert_refused("restore", str(path), yes=True, reason="not written by `manage.py backup`")
+
+
+def empty_database(tmp_path):
+    """The URL of a new, empty database, and a function that drops it."""
+    url = os.environ.get("DATABASE_URL", "")
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.sqlite3'}", lambda: None
+    import secrets
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    parts = urlsplit(url)
+    name = f"heritage_empty_{secrets.token_hex(4)}"
+    server = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return urlunsplit(parts._replace(path=f"/{name}")), drop
+
+
+def test_a_backup_restores_into_a_new_empty_database(backup_file, tmp_path):
+    url, drop = empty_database(tmp_path)
+    env = {**os.environ, "DATABASE_URL": url, "BACKUP_DIR": str(tmp_path / "b")}
+    try:
+        restored = subprocess.run(
+            [sys.executable, "manage.py", "restore", str(backup_file), "--yes"],
+            cwd=ROOT, env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        assert restored.returncode == 0, restored.stderr
+        assert "17 sites" in restored.stdout
+        assert "The database was empty: nothing was replaced." in restored.stdout
+    finally:
+        drop()
+
+
+def test_validators_handed_out_before_a_restore_never_match_after_it(backup_file):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    before = api.get("/api/v1/events/")["ETag"]
+    run("restore", str(backup_file), yes=True)
+    # The same rows as when the ETag was given, but another epoch: no 304 across a restore.
+    assert api.get("/api/v1/events/", HTTP_IF_NONE_MATCH=before).status_code == 200

@@ -45,7 +45,7 @@ def data_stamp():
 def data_stamp_sql(vendor):
     # Built once: finding the history tables through their managers costs more than
     # the query.
-    from heritage.models import Actor, DamageEvent, Site, SiteImage, SiteName
+    from heritage.models import Actor, DamageEvent, PublicStamp, Site, SiteImage, SiteName
     from reports.models import Citation, Source
 
     quote = connection.ops.quote_name
@@ -54,6 +54,8 @@ def data_stamp_sql(vendor):
         history = quote(model.history.model._meta.db_table)
         stamps.append(f"(SELECT MAX(history_id) FROM {history})")
         moments.append(f"(SELECT MAX(history_date) FROM {history})")
+    # The epoch: a restore changes it (PublicStamp), so no stamp from before comes back.
+    stamps.append(f"(SELECT MAX(epoch) FROM {quote(PublicStamp._meta.db_table)})")
     for model in (Site, DamageEvent, Source, Citation):
         moments.append(f"(SELECT MAX(updated) FROM {quote(model._meta.db_table)})")
     return "SELECT " + ", ".join(stamps + moments), len(stamps)
@@ -142,20 +144,37 @@ class ConditionalAnswers:
             cache.set(self.answer_key(request), kept, settings.API_CACHE_SECONDS)
 
     def validators(self, request):
-        """The ETag and Last-Modified of this request's answer."""
+        """The ETag and Last-Modified of this request's answer. Anonymous readers see
+        only the public record, whose version moves with it alone (PublicStamp);
+        curators see drafts too, whose every save moves the edit history."""
         if not hasattr(self, "_validators"):
-            row, latest = data_stamp()
-            reader = f"{request.user.pk}" if request.user.is_authenticated else "anonymous"
+            from heritage.models import PublicStamp
+
+            if request.user.is_authenticated:
+                row, latest = data_stamp()
+                row = (*row, request.user.pk)
+            else:
+                version, epoch, latest = PublicStamp.current()
+                row = (version, epoch, "anonymous")
             accepted = getattr(request, "accepted_media_type", "")
             # The whole address, host included: answers hold absolute URLs.
-            key = repr((row, request.build_absolute_uri(), accepted, reader))
+            key = repr((row, request.build_absolute_uri(), accepted))
             self._validators = (quote_etag(hashlib.sha256(key.encode()).hexdigest()[:32]), latest)
         return self._validators
 
+    def last_modified(self, request):
+        """Last-Modified, in whole seconds as HTTP has it, only once the second of the
+        latest change is over: until then another change may still fall in the same
+        second, and If-Modified-Since would answer that reader a stale 304."""
+        latest = self.validators(request)[1]
+        if latest is None or int(latest.timestamp()) >= int(timezone.now().timestamp()):
+            return None
+        return int(latest.timestamp())
+
     def not_modified(self, request):
-        etag, latest = self.validators(request)
+        etag, _ = self.validators(request)
         return get_conditional_response(
-            request._request, etag=etag, last_modified=int(latest.timestamp()) if latest else None
+            request._request, etag=etag, last_modified=self.last_modified(request)
         )
 
     def finalize_response(self, request, response, *args, **kwargs):
@@ -163,22 +182,22 @@ class ConditionalAnswers:
         if request.method == "GET":
             self.keep_answer(request, response)
         if request.method in ("GET", "HEAD") and response.status_code in (200, 304):
-            etag, latest = self.validators(request)
+            etag, _ = self.validators(request)
+            last_modified = self.last_modified(request)
             if self.is_detail() and not response.streaming and response.status_code == 200:
                 # A strong validator of exactly what this reader was shown, which a
                 # write sends back in If-Match (WorkflowWrites).
                 if hasattr(response, "render"):
                     response.render()
                 etag = representation_etag(response.content)
-                last_modified = int(latest.timestamp()) if latest else None
                 not_modified = get_conditional_response(
                     request._request, etag=etag, last_modified=last_modified
                 )
                 if not_modified is not None:
                     response = not_modified
             response["ETag"] = etag
-            if latest:
-                response["Last-Modified"] = http_date(latest.timestamp())
+            if last_modified:
+                response["Last-Modified"] = http_date(last_modified)
             anonymous = not request.user.is_authenticated
             response["Cache-Control"] = "public, max-age=60" if anonymous else "private, no-cache"
             patch_vary_headers(response, ["Accept", "Cookie", "Authorization"])

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from heritage.models import DamageEvent, Site
+from heritage.models import BackupMark, DamageEvent, Site
 from reports.models import Citation, Source
 
 # Counted after a backup and after a restore, so that the operator sees what a file holds.
@@ -117,6 +117,8 @@ class Command(BaseCommand):
         fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
         os.close(fd)
         partial = Path(partial)
+        # Committed before the copy starts, so the copy holds it: what restore looks for.
+        BackupMark.objects.create()
         try:
             if connection.vendor == "sqlite":
                 counts = self.backup_sqlite(partial)

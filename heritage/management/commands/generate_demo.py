@@ -29,6 +29,7 @@ from heritage.models import (
     DamageLevel,
     EventKind,
     LocationPrecision,
+    PublicStamp,
     Site,
     SiteKind,
     SiteName,
@@ -189,6 +190,7 @@ class Command(BaseCommand):
             )
             self.store_conditions(sites, readings)
             self.reset_sequences()
+            PublicStamp.bump()
         # Fresh statistics: without them the query planners guess, and guess badly, on
         # tables that went from empty to hundreds of thousands of rows at once.
         with connection.cursor() as cursor:

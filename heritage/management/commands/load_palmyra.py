@@ -2,7 +2,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from heritage.models import DamageEvent, Site
+from heritage.models import DamageEvent, PublicStamp, Site
 
 
 class Command(BaseCommand):
@@ -29,6 +29,7 @@ class Command(BaseCommand):
             # Fixtures load without history; give each row its first version so that the
             # first curator edit can be reverted.
             call_command("populate_history", auto=True, verbosity=0)
+            PublicStamp.bump()
         self.stdout.write(
             self.style.SUCCESS(f"Loaded the Palmyra record: {Site.objects.count()} sites.")
         )

@@ -20,11 +20,22 @@ from heritage.management.commands.backup import (
     run_postgres_tool,
 )
 
-# The django_migrations rows in pg_restore's script: COPY … (columns) FROM stdin; then a
-# line a row, tab-separated, up to "\.".
-COPY_MIGRATIONS = re.compile(
-    r"^COPY \S*django_migrations \((.*)\) FROM stdin;\n(.*?)^\\\.$", re.MULTILINE | re.DOTALL
-)
+
+# The rows of a table in pg_restore's script: COPY … (columns) FROM stdin; then a line a
+# row, tab-separated, up to "\.".
+def copied_rows(table):
+    return re.compile(
+        rf"^COPY \S*{table} \((.*)\) FROM stdin;\n(.*?)^\\\.$", re.MULTILINE | re.DOTALL
+    )
+
+
+COPY_MIGRATIONS = copied_rows("django_migrations")
+COPY_MARKS = copied_rows("heritage_backupmark")
+# What a backup of the register holds, whatever else: without these it is not one.
+REQUIRED_TABLES = [
+    "django_migrations", "heritage_site", "heritage_damageevent", "reports_source",
+    "reports_citation", "heritage_backupmark",
+]  # fmt: skip
 
 
 class Command(BaseCommand):
@@ -57,8 +68,11 @@ class Command(BaseCommand):
             )
         self.confirm(path, yes)
 
-        safety = new_backup_path("before-restore")
-        call_command("backup", output=safety, stdout=self.stdout, no_color=options["no_color"])
+        # A new, empty database (the recovery path) has nothing to keep first.
+        safety = None
+        if "heritage_site" in connection.introspection.table_names():
+            safety = new_backup_path("before-restore")
+            call_command("backup", output=safety, stdout=self.stdout, no_color=options["no_color"])
         if connection.vendor == "sqlite":
             self.restore_sqlite(path)
         else:
@@ -69,13 +83,24 @@ class Command(BaseCommand):
 
         with connection.cursor() as cursor:
             counts = count_rows(cursor)
+        self.new_epoch()
         self.stdout.write(self.style.SUCCESS(f"Restored {path}: {describe(counts)}."))
-        self.stdout.write(f"The data it replaced is in {safety}: restore that file to undo.")
+        if safety:
+            self.stdout.write(f"The data it replaced is in {safety}: restore that file to undo.")
+        else:
+            self.stdout.write("The database was empty: nothing was replaced.")
         executor = MigrationExecutor(connection)
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
             self.stdout.write(
                 self.style.WARNING("The backup predates this code: run `manage.py migrate`.")
             )
+
+    def new_epoch(self):
+        # Validators handed out before the restore must not match what it brought back.
+        from heritage.models import PublicStamp
+
+        if "heritage_publicstamp" in connection.introspection.table_names():
+            PublicStamp.new_epoch()
 
     def confirm(self, path, yes):
         if yes:
@@ -99,6 +124,13 @@ class Command(BaseCommand):
                 problems = [row[0] for row in db.execute("PRAGMA integrity_check")]
                 if problems != ["ok"]:
                     raise Refused(f"{path} is damaged: {'; '.join(problems[:5])}")
+                tables = {
+                    row[0]
+                    for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                }
+                self.check_tables(path, tables)
+                if not db.execute("SELECT COUNT(*) FROM heritage_backupmark").fetchone()[0]:
+                    raise Refused(f"{path} was not written by `manage.py backup`: refused.")
                 return db.execute("SELECT app, name FROM django_migrations").fetchall()
         except sqlite3.DatabaseError as error:
             raise Refused(f"{path} is not a backup of the register: {error}.") from error
@@ -108,6 +140,14 @@ class Command(BaseCommand):
         listing = run_postgres_tool([pg_restore, "--list", str(path)], check=False)
         if listing.returncode:
             raise Refused(f"{path} is not a pg_dump archive: {listing.stderr.strip()}")
+        tables = set(re.findall(r"TABLE DATA \S+ (\S+) ", listing.stdout))
+        self.check_tables(path, tables)
+        marks = run_postgres_tool(
+            [pg_restore, "--data-only", "--table=heritage_backupmark", "--file=-", str(path)]
+        ).stdout
+        found = COPY_MARKS.search(marks)
+        if found is None or not found[2].strip():
+            raise Refused(f"{path} was not written by `manage.py backup`: refused.")
         script = run_postgres_tool(
             [pg_restore, "--data-only", "--table=django_migrations", "--file=-", str(path)]
         ).stdout
@@ -118,6 +158,14 @@ class Command(BaseCommand):
         app, name = columns.index("app"), columns.index("name")
         rows = [line.split("\t") for line in copy[2].splitlines()]
         return [(row[app], row[name]) for row in rows]
+
+    def check_tables(self, path, tables):
+        missing = [table for table in REQUIRED_TABLES if table not in tables]
+        if missing:
+            raise Refused(
+                f"{path} is not a backup of the register: it has no "
+                f"{', '.join(missing)} table(s). Nothing was changed."
+            )
 
     def restore_sqlite(self, path):
         # Into Django's own connection with the backup API, in one step: SQLite holds the
