@@ -120,12 +120,33 @@ def _padded(section):
     return lower, upper
 
 
+# The longest date the register reads: any date or interval it stores fits (EDTFField's
+# max_length), and nothing longer reaches the parser, whose cost grows with its input.
+MAX_LENGTH = 64
+
+
 def edtf_bounds(value):
     """The earliest and latest day an EDTF string allows, or ValidationError if it is
-    not EDTF or its interval runs backwards."""
+    not EDTF or its interval runs backwards. Bounded: a value longer than MAX_LENGTH,
+    or an EDTF set or list ({…}, […]: one of several dates, which no interval says), is
+    refused before any parsing."""
     text = (value or "").strip()
     if not text:
         raise ValidationError("Enter a date.", code="required")
+    if len(text) > MAX_LENGTH:
+        raise ValidationError(
+            "This date is %(length)s characters long; a date the register reads is at most "
+            "%(limit)s.",
+            code="too_long",
+            params={"length": len(text), "limit": MAX_LENGTH},
+        )
+    if any(mark in text for mark in "{}[]"):
+        raise ValidationError(
+            "“%(value)s” is an EDTF set or list (one of several dates): give the period "
+            "they fall in as an interval instead, such as 2015-08/2015-10.",
+            code="edtf_set",
+            params={"value": text[:40]},
+        )
     sections = _simple_parse(text)
     if sections is not None:
         first, last = sections[0], sections[-1]
@@ -181,7 +202,7 @@ class EDTFField(models.CharField):
     default_validators = [validate_edtf]
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("max_length", MAX_LENGTH)
         kwargs.setdefault("help_text", HELP_TEXT)
         super().__init__(*args, **kwargs)
 

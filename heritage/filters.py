@@ -1,11 +1,18 @@
-"""The filters of the site and event lists, shared by the public pages and the API."""
+"""The filters of the site and event lists, shared by the public pages and the API.
+
+One FilterSet per model, in django-filter's own idiom: each filter does its own work.
+A period's two ends are two filters, each reading its date with the bounded reader
+(heritage.dates.edtf_bounds) once; on sites, the filters about events (cause, grade,
+period) together keep the sites with one published event that has them all
+(SiteQuerySet.with_published_event).
+"""
 
 import datetime
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from heritage.dates import edtf_bounds
@@ -25,32 +32,106 @@ from heritage.search import search
 PERIOD_HELP = "A year, a month or a day: 2015, 2015-09 or 2015-09-01."
 
 
-def validate_period_bound(value):
-    try:
-        edtf_bounds(value)
-    except ValidationError as error:
-        raise ValidationError(
-            "“%(value)s” is not a year, a month or a day.",
-            code="invalid_date",
-            params={"value": value},
-        ) from error
-
-
-class PeriodBoundFilter(django_filters.CharFilter):
-    """One end of a period, written as a year, a month or a day (any EDTF date). The
-    filtering itself is done by the FilterSet, which sees both ends at once."""
+class PeriodBoundField(forms.CharField):
+    """One end of a period, as a year, a month or a day (any EDTF date), cleaned to the
+    day it stands for: its first for `start`, its last for `end`."""
 
     def __init__(self, *args, end, **kwargs):
         self.end = end
-        kwargs.setdefault("method", "filter_nothing")
+        kwargs.setdefault("max_length", 64)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, value):
+        text = super().clean(value)
+        if not text:
+            return None
+        try:
+            lower, upper = edtf_bounds(text)
+        except ValidationError as error:
+            if error.code in ("too_long", "edtf_set"):
+                raise
+            raise ValidationError(
+                "“%(value)s” is not a year, a month or a day.",
+                code="invalid_date",
+                params={"value": text},
+            ) from error
+        return lower if self.end == "start" else upper
+
+
+class PeriodBoundFilter(django_filters.Filter):
+    """One end of a period: the events that may have happened after its start, or
+    before its end (their possible dates overlap the period)."""
+
+    field_class = PeriodBoundField
+
+    def __init__(self, *args, end, **kwargs):
         kwargs.setdefault("help_text", PERIOD_HELP)
-        super().__init__(*args, validators=[validate_period_bound], **kwargs)
+        kwargs["end"] = end
+        super().__init__(*args, **kwargs)
+        self.end = end
         self.extra["widget"] = forms.TextInput(attrs={"placeholder": "2015-09", "size": 10})
 
-    def bound(self, value):
-        """The period's first day for `from`, its last for `to`."""
-        lower, upper = edtf_bounds(value)
-        return lower if self.end == "start" else upper
+    def condition(self, day):
+        return Q(date_upper__gte=day) if self.end == "start" else Q(date_lower__lte=day)
+
+    def filter(self, queryset, value):
+        if value is None:
+            return queryset
+        if queryset.model is Site:
+            return queryset.with_published_event(self.condition(value))
+        return queryset.filter(self.condition(value))
+
+
+class EventPropertyFilter(django_filters.ChoiceFilter):
+    """A property of an event (its cause, its grade): on events, the events with it; on
+    sites, the sites with a published event that has it (and the other event filters'
+    properties: SiteQuerySet.with_published_event)."""
+
+    def filter(self, queryset, value):
+        if value in django_filters.constants.EMPTY_VALUES:
+            return queryset
+        condition = Q(**{self.field_name: value})
+        if queryset.model is Site:
+            return queryset.with_published_event(condition)
+        return queryset.filter(condition)
+
+
+class SearchFilter(django_filters.CharFilter):
+    """Words to find in these fields (heritage/search.py)."""
+
+    def __init__(self, *args, fields, **kwargs):
+        self.fields = fields
+        kwargs.setdefault("label", "Search")
+        kwargs.setdefault("max_length", 200)
+        super().__init__(*args, **kwargs)
+
+    def filter(self, queryset, value):
+        return search(queryset, value, self.fields) if value else queryset
+
+
+class CitedFilter(django_filters.CharFilter):
+    """Events with reviewed evidence from a source matching `lookup` (an id, a
+    publisher's name): EXISTS rather than a join, which would repeat an event."""
+
+    def __init__(self, *args, lookup, **kwargs):
+        self.lookup = lookup
+        super().__init__(*args, **kwargs)
+
+    def filter(self, queryset, value):
+        if value in django_filters.constants.EMPTY_VALUES:
+            return queryset
+        citations = DamageEvent._meta.get_field("citations").related_model.objects
+        cited = citations.filter(REVIEWED_EVIDENCE, event=OuterRef("pk"), **{self.lookup: value})
+        return queryset.filter(Exists(cited))
+
+
+class CitedSourceFilter(CitedFilter):
+    """Events citing a source, by its id: a whole number the databases can hold."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, lookup="source_id", min_value=1, max_value=2**63 - 1, **kwargs)
 
 
 class ChangedSinceField(django_filters.fields.IsoDateTimeField):
@@ -114,65 +195,29 @@ class PeriodForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("date_after"), cleaned.get("date_before")
-        if start and end and edtf_bounds(start)[0] > edtf_bounds(end)[1]:
+        if start and end and start > end:
             self.add_error("date_before", "The period ends before it begins.")
         return cleaned
 
 
-class RecordFilterSet(django_filters.FilterSet):
-    """What the site and event lists share: the words to search for, the period, and
-    the incremental pull of the API."""
-
+class DamageEventFilter(django_filters.FilterSet):
     # Filters for scripts, left off the public pages' forms.
-    api_only = {"updated_since"}
-
-    q = django_filters.CharFilter(method="filter_nothing", label="Search")
-    date_after = PeriodBoundFilter(label="From", end="start")
-    date_before = PeriodBoundFilter(label="To", end="end")
-    updated_since = ChangedSinceFilter()
-
-    def filter_nothing(self, queryset, name, value):
-        return queryset  # applied in filter_queryset, together with the others
-
-    def period(self):
-        data = self.form.cleaned_data
-        start = (
-            self.filters["date_after"].bound(data["date_after"]) if data.get("date_after") else None
-        )
-        end = (
-            self.filters["date_before"].bound(data["date_before"])
-            if data.get("date_before")
-            else None
-        )
-        return start, end
-
-
-class DamageEventFilter(RecordFilterSet):
     api_only = {"updated_since", "source", "publisher", "state"}
 
+    q = SearchFilter(fields=["summary", "description", "site__name", "site__names__name"])
     site = django_filters.CharFilter(field_name="site__slug", label="Site (its slug)")
-    state = django_filters.ChoiceFilter(
-        choices=State.choices, empty_label="Any", help_text="Only curators see drafts."
+    site_kind = django_filters.ChoiceFilter(
+        field_name="site__kind", choices=SiteKind.choices, empty_label="Any", label="Kind of site"
     )
-    source = IdFilter(method="filter_nothing", label="Cited source (id)")
-    publisher = django_filters.CharFilter(method="filter_nothing", label="Cited publisher")
     kind = django_filters.ChoiceFilter(
         empty_label="Any", choices=DamageEvent._meta.get_field("kind").choices
     )
     level = django_filters.MultipleChoiceFilter(
-        choices=DamageLevel.choices,
-        label="Damage level",
-        widget=forms.CheckboxSelectMultiple,
-        method="filter_nothing",
+        choices=DamageLevel.choices, label="Damage level", widget=forms.CheckboxSelectMultiple
     )
-    cause = django_filters.ChoiceFilter(
-        empty_label="Any", choices=Cause.choices, method="filter_nothing"
-    )
-    grade = django_filters.ChoiceFilter(
-        empty_label="Any",
-        choices=Grade.choices,
-        label="Verification grade",
-        method="filter_nothing",
+    cause = EventPropertyFilter(empty_label="Any", choices=Cause.choices)
+    grade = EventPropertyFilter(
+        empty_label="Any", choices=Grade.choices, label="Verification grade"
     )
     # Only actors of published events: any other would reveal a draft. EXISTS, not a
     # join and DISTINCT, which would read every event of every actor.
@@ -181,11 +226,7 @@ class DamageEventFilter(RecordFilterSet):
             Exists(DamageEvent.objects.filter(actor=OuterRef("pk"), state=State.PUBLISHED))
         ),
         to_field_name="name",  # as events show it
-        method="filter_nothing",
         empty_label="Any",
-    )
-    site_kind = django_filters.ChoiceFilter(
-        field_name="site__kind", choices=SiteKind.choices, empty_label="Any", label="Kind of site"
     )
     year = django_filters.NumberFilter(
         method="filter_year",
@@ -194,6 +235,16 @@ class DamageEventFilter(RecordFilterSet):
         max_value=9999,
         widget=forms.NumberInput(attrs={"placeholder": "2015"}),
     )
+    date_after = PeriodBoundFilter(label="From", end="start")
+    date_before = PeriodBoundFilter(label="To", end="end")
+    state = django_filters.ChoiceFilter(
+        choices=State.choices, empty_label="Any", help_text="Only curators see drafts."
+    )
+    source = CitedSourceFilter(label="Cited source (id)")
+    publisher = CitedFilter(
+        lookup="source__publisher__icontains", label="Cited publisher", max_length=200
+    )
+    updated_since = ChangedSinceFilter()
     ordering = OrderingFilter(
         fields=[("date_lower", "date"), ("site__name", "site"), ("updated", "updated")],
         field_labels={"date_lower": "Date", "site__name": "Site", "updated": "Last updated"},
@@ -213,44 +264,20 @@ class DamageEventFilter(RecordFilterSet):
             datetime.date(int(year), 1, 1), datetime.date(int(year), 12, 31)
         )
 
-    def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        data = self.form.cleaned_data
-        start, end = self.period()
-        queryset = queryset.matching(
-            cause=data.get("cause"),
-            grade=data.get("grade"),
-            actor=data.get("actor"),
-            levels=data.get("level"),
-            start=start,
-            end=end,
-        )
-        citations = DamageEvent._meta.get_field("citations").related_model.objects.filter(
-            REVIEWED_EVIDENCE
-        )
-        if data.get("source"):
-            cited = citations.filter(event=OuterRef("pk"), source_id=data["source"])
-            queryset = queryset.filter(Exists(cited))
-        if data.get("publisher"):
-            cited = citations.filter(
-                event=OuterRef("pk"), source__publisher__icontains=data["publisher"]
-            )
-            queryset = queryset.filter(Exists(cited))
-        fields = ["summary", "description", "site__name", "site__names__name"]
-        return search(queryset, data.get("q"), fields)
 
+class SiteFilter(django_filters.FilterSet):
+    api_only = {"updated_since"}
 
-class SiteFilter(RecordFilterSet):
+    q = SearchFilter(fields=["name", "names__name", "description"])
     kind = django_filters.ChoiceFilter(empty_label="Any", choices=SiteKind.choices)
     condition = django_filters.ChoiceFilter(
         empty_label="Any", choices=DamageLevel.choices, label="Current condition"
     )
-    cause = django_filters.ChoiceFilter(
-        empty_label="Any", choices=Cause.choices, method="filter_nothing", label="Cause of an event"
-    )
-    grade = django_filters.ChoiceFilter(
-        empty_label="Any", choices=Grade.choices, method="filter_nothing", label="Grade of an event"
-    )
+    cause = EventPropertyFilter(empty_label="Any", choices=Cause.choices, label="Cause of an event")
+    grade = EventPropertyFilter(empty_label="Any", choices=Grade.choices, label="Grade of an event")
+    date_after = PeriodBoundFilter(label="From", end="start")
+    date_before = PeriodBoundFilter(label="To", end="end")
+    updated_since = ChangedSinceFilter()
     ordering = OrderingFilter(
         fields=[
             ("name", "name"),
@@ -273,16 +300,3 @@ class SiteFilter(RecordFilterSet):
         form = PeriodForm
         fields = ["q", "kind", "condition", "cause", "grade", "date_after", "date_before",
                   "updated_since"]  # fmt: skip
-
-    def filter_queryset(self, queryset):
-        """Site fields filter sites; event fields keep the sites with a published event
-        that has all of them at once."""
-        queryset = super().filter_queryset(queryset)
-        data = self.form.cleaned_data
-        start, end = self.period()
-        if any([data.get("cause"), data.get("grade"), start, end]):
-            events = DamageEvent.objects.published().matching(
-                cause=data.get("cause"), grade=data.get("grade"), start=start, end=end
-            )
-            queryset = queryset.filter(Exists(events.filter(site=OuterRef("pk"))))
-        return search(queryset, data.get("q"), ["name", "names__name", "description"])

@@ -287,6 +287,25 @@ class LocationPrecision(models.TextChoices):
 class SiteQuerySet(GuardedQuerySet):
     guarded = ("approved",)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._event_condition = Q()
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._event_condition = self._event_condition
+        return clone
+
+    def with_published_event(self, condition):
+        """The sites with a published event meeting `condition` and every condition an
+        earlier call here gave: filters about events (a cause, a grade, a period) each
+        add theirs, and the sites kept have one event that meets them all at once. (Each
+        call adds an EXISTS of all the conditions so far, which implies the earlier ones.)"""
+        clone = self._clone()
+        clone._event_condition = self._event_condition & condition
+        events = DamageEvent.objects.published().filter(clone._event_condition)
+        return clone.filter(models.Exists(events.filter(site=models.OuterRef("pk"))))
+
     def public(self):
         """Sites an editor has reviewed: the public sees no other."""
         return self.filter(approved=True)
@@ -658,20 +677,6 @@ class DamageEventQuerySet(GuardedQuerySet):
         for event in events:
             event.citation_list = cited[event.pk]
         return events
-
-    def matching(self, cause=None, grade=None, start=None, end=None, actor=None, levels=()):
-        """Events with these properties, each ignored when empty; `start` and `end`
-        bound the period the event may have happened in."""
-        queryset = self.overlapping(start, end)
-        if cause:
-            queryset = queryset.filter(cause=cause)
-        if grade:
-            queryset = queryset.filter(grade=grade)
-        if actor:
-            queryset = queryset.filter(actor=actor)
-        if levels:
-            queryset = queryset.filter(level__in=levels)
-        return queryset
 
     def refresh_verification(self):
         """Recompute the stored grade and conflict flag of every event here, for when
