@@ -36,6 +36,7 @@ from bench.run import (  # noqa: E402
     BIN,
     DOCS,
     ROOT,
+    collect_static,
     free_port,
     log,
     machine,
@@ -487,6 +488,7 @@ def main():
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk (Debian's package).")
     deadline = time.monotonic() + TIME_LIMIT
+    collect_static()
     base_path = base_database()
     folder, path = run_copy(base_path)
     # Plain HTTP on loopback: with DEBUG off every page would otherwise redirect to HTTPS.

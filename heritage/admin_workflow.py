@@ -233,6 +233,13 @@ class RecordAdmin(NulSafeChangeListMixin, SimpleHistoryAdmin):
             return redirect(request.path)
         return super().response_change(request, obj)
 
+    def history_view(self, request, object_id, extra_context=None):
+        # A record that is not there, or an id no record could have ("abc", a NUL), is
+        # not found: django-simple-history would look it up as given and fail.
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404("No such record.")
+        return super().history_view(request, object_id, extra_context)
+
     # History: a user reverts only what they may change now, checked against the live
     # record on GET and on POST; reverting restores content, never the state, and goes
     # through the same save as the change page.

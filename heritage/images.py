@@ -26,6 +26,21 @@ SAVE_OPTIONS = {
 }
 
 
+# Copies of the decoded picture alive at once while it is checked and re-encoded (the
+# decoded frame, the upright one, an RGB conversion): the memory an upload may take is
+# the decoded size times this.
+COPIES = 3
+
+
+def decoded_bytes(image):
+    """What the picture takes in memory once decoded: its pixels times the bytes each
+    holds in its mode (RGBA 4, RGB 3, L 1, I;16 2 …). A WebP of 40 million pixels is
+    70 KB on disk and 160 MB decoded."""
+    bands = len(image.getbands())
+    bits = {"1": 1, "I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}.get(image.mode, 8)
+    return image.width * image.height * max(1, bands * bits // 8)
+
+
 def _too_many_pixels(**params):
     return ValidationError(
         "This picture has %(pixels)s, more than we can safely process; scale it down below "
@@ -78,6 +93,21 @@ def validate_image_upload(upload):
         width, height = image.size
         if width * height > settings.IMAGE_MAX_PIXELS:
             raise _too_many_pixels(pixels=f"{width} × {height} pixels")
+        # Counted from the header, before decoding: a picture small on disk can be huge
+        # in memory (a WebP of flat colour compresses a thousand times).
+        if decoded_bytes(image) * COPIES > settings.IMAGE_MAX_MEMORY:
+            raise ValidationError(
+                "This picture would take %(needed)s MB of memory to process (%(width)s × "
+                "%(height)s pixels, %(mode)s); the most we use is %(limit)s MB. Scale it down.",
+                code="too_much_memory",
+                params={
+                    "needed": decoded_bytes(image) * COPIES // 1_048_576,
+                    "width": width,
+                    "height": height,
+                    "mode": image.mode,
+                    "limit": settings.IMAGE_MAX_MEMORY // 1_048_576,
+                },
+            )
         try:
             # Decoding finds truncated and corrupt files (verify() skips JPEG data).
             image.load()

@@ -11,7 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
-from django.db.models.signals import post_delete, pre_delete
+from django.db.models.signals import post_delete, pre_delete, pre_save
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +21,7 @@ from simple_history.signals import pre_create_historical_record
 from heritage.dates import EDTFField, edtf_bounds
 from heritage.images import PictureField, reencode_image
 from heritage.search import search_index
+from heritage.text import BIDI_CONTROLS, without_bidi_controls
 
 _in_workflow = contextvars.ContextVar("in_workflow", default=False)
 
@@ -63,6 +64,19 @@ class HistoryBatch(models.Model):
 
     class Meta:
         abstract = True
+
+
+@receiver(pre_save)
+def drop_bidi_controls(sender, instance, raw=False, **kwargs):
+    """Every text a record of the register holds, without bidirectional controls
+    (heritage/text.py)."""
+    if sender._meta.app_label not in ("heritage", "reports") or raw:
+        return
+    for field in sender._meta.concrete_fields:
+        if isinstance(field, (models.CharField, models.TextField)):
+            value = getattr(instance, field.attname)
+            if isinstance(value, str) and BIDI_CONTROLS.search(value):
+                setattr(instance, field.attname, without_bidi_controls(value))
 
 
 @receiver(pre_create_historical_record)

@@ -78,12 +78,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "heritage.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: curators are not counted.
+    "heritage.middleware.PageThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records which user made each change in the edit history.
@@ -172,6 +175,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "var" / "static"))
+if not DEBUG:
+    # Files named by their content's hash (collectstatic), which WhiteNoise then sends
+    # with a cache lifetime of ten years: a changed file is a new name.
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
 STATICFILES_DIRS = [("leaflet", xstatic.pkg.leaflet.BASE_DIR)]
 
 # The map's background. Pages stay useful without it: markers, the legend and every
@@ -207,6 +217,9 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 # than this are refused before Pillow decodes them.
 IMAGE_MAX_BYTES = envint("IMAGE_MAX_BYTES", 10 * 1024 * 1024)
 IMAGE_MAX_PIXELS = envint("IMAGE_MAX_PIXELS", 40_000_000)
+# The memory an upload may take while it is checked and re-encoded, counted from its
+# decoded size (heritage/images.py).
+IMAGE_MAX_MEMORY = envint("IMAGE_MAX_MEMORY", 256 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 
 # Admin logins: after AXES_FAILURE_LIMIT failures for one username from one address,
@@ -242,9 +255,10 @@ elif CACHE_URL:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        # DRF's, refusing keys no token could have (heritage/authentication.py).
+        # DRF's, refusing keys no token could have (heritage/authentication.py). First:
+        # its WWW-Authenticate makes a refused request a 401 that says how to log in.
         "heritage.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.DjangoModelPermissionsOrAnonReadOnly",
@@ -252,7 +266,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"anon": os.environ.get("API_ANON_RATE", "600/minute")},
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("API_ANON_RATE", "600/minute"),
+        # Public pages, for anonymous visitors (heritage/middleware.py).
+        "pages": os.environ.get("PAGE_ANON_RATE", "300/minute"),
+    },
     "COERCE_DECIMAL_TO_STRING": False,
     # Proxies in front of the server whose X-Forwarded-For is trusted (docs/deploy.md).
     "NUM_PROXIES": envint("NUM_PROXIES", 0) or None,
@@ -274,6 +292,13 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"DamageLevelEnum": "heritage.models.DamageLevel"},
 }
+
+# What the pages may ask the browser for: nothing of the kind (heritage/middleware.py).
+PERMISSIONS_POLICY = os.environ.get(
+    "PERMISSIONS_POLICY",
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=(), browsing-topics=()",
+)
 
 # The API may be read from any web page; writing needs a session or token anyway.
 CORS_URLS_REGEX = r"^/api/.*$"

@@ -49,3 +49,4 @@ if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 handler404 = "heritage.views.not_found"
+handler400 = "heritage.views.bad_request_answer"

@@ -2,12 +2,13 @@ import functools
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import RequestDataTooBig
 from django.db.models import FloatField, Prefetch
 from django.db.models.functions import Cast
 from django.http import JsonResponse
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.cache import patch_cache_control
-from django.views.defaults import page_not_found
+from django.views.defaults import bad_request, page_not_found
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
@@ -32,6 +33,21 @@ def not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return page_not_found(request, exception)
+
+
+def bad_request_answer(request, exception=None):
+    """A request Django refuses before any view (a body over DATA_UPLOAD_MAX_MEMORY_SIZE,
+    a forged host): JSON for the API, saying what was wrong, and 413 for a body too
+    large; people get Django's page."""
+    if request.path.startswith("/api/"):
+        if isinstance(exception, RequestDataTooBig):
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1_048_576
+            return JsonResponse(
+                {"detail": f"The request body is larger than the {limit} MB the API reads."},
+                status=413,
+            )
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return bad_request(request, exception)
 
 
 def url_parts(viewname):

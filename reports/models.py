@@ -183,19 +183,48 @@ class Source(Versioned):
     def contains_quote(self, quote):
         """Whether `quote` occurs in the stored text, ignoring differences of whitespace
         and of quote marks and dashes; "…" or "[…]" in the quote stands for omitted
-        words, so each part must occur, in order."""
+        words, so each part must occur, in order. An elision may only drop words that do
+        not turn the meaning: each part is at least ELIDED_PART_WORDS words long, and
+        what it leaves out holds no negation ("the temple was … destroyed" is not in
+        "the temple was not destroyed")."""
         haystack = normalise_for_quote(self.text)
         needles = [n for n in map(normalise_for_quote, ELISION.split(quote)) if n]
-        position = 0
-        for needle in needles:
-            found = haystack.find(needle, position)
-            if found < 0:
-                return False
-            position = found + len(needle)
-        return bool(needles)
+        if not needles:
+            return False
+        if len(needles) == 1:
+            return needles[0] in haystack
+        if any(len(n.split()) < ELIDED_PART_WORDS for n in needles):
+            return False
+        # Each place the first part occurs, then the rest in order; one alignment whose
+        # left-out words hold no negation is enough.
+        start = haystack.find(needles[0])
+        while start >= 0:
+            if _elided_without_negation(haystack, needles, start):
+                return True
+            start = haystack.find(needles[0], start + 1)
+        return False
 
 
 ELISION = re.compile(r"\s*(?:\[\s*(?:\.\.\.|…)\s*\]|\.\.\.|…)\s*")
+# What each part of an elided quote must hold at least, in words: "T … d" quotes nothing.
+ELIDED_PART_WORDS = 2
+NEGATION = re.compile(
+    r"\b(?:not|no|never|neither|nor|none|nothing|nobody|without|cannot|hardly|"
+    r"den(?:y|ies|ied)|false(?:ly)?)\b|n't\b",
+    re.IGNORECASE,
+)
+
+
+def _elided_without_negation(haystack, needles, start):
+    position = start + len(needles[0])
+    for needle in needles[1:]:
+        found = haystack.find(needle, position)
+        if found < 0 or NEGATION.search(haystack, position, found):
+            return False
+        position = found + len(needle)
+    return True
+
+
 QUOTE_MARKS = str.maketrans(
     {
         "\u2018": "'",
@@ -222,6 +251,8 @@ QUOTE_MARKS = str.maketrans(
         "\u200d": None,
         "\u2060": None,
         "\ufeff": None,
+        # Bidirectional controls: invisible, and never part of what a source says.
+        **dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")),
     }
 )
 

@@ -99,7 +99,7 @@ def test_a_site_page_links_the_original_report(client):
 
 def test_the_city_page_lists_its_monuments_with_their_condition(client):
     html = page(client, "/sites/palmyra/")
-    assert "Within Palmyra" in html
+    assert "Within <bdi>Palmyra</bdi>" in html
     assert 'href="/sites/temple-of-baalshamin/"' in html
 
 
@@ -367,7 +367,7 @@ def test_a_filter_error_is_tied_to_its_field_for_screen_readers(client):
 def test_the_home_map_is_also_a_list_of_places(client):
     html = page(client, "/")
     assert "places on this map, as a list" in html
-    assert '<a href="/sites/temple-of-bel/">Temple of Bel</a>: Destroyed' in html
+    assert '<a href="/sites/temple-of-bel/"><bdi>Temple of Bel</bdi></a>: Destroyed' in html
 
 
 def test_a_curators_note_on_a_source_stays_in_the_admin(client):

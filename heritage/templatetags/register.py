@@ -52,7 +52,7 @@ def place_items(points):
         condition = escape(point["condition_label"] or "no event recorded")
         if point["approximate"]:
             condition += " (approximate position)"
-        link = f'<a href="{escape(point["url"])}">{escape(point["name"])}</a>'
+        link = f'<a href="{escape(point["url"])}"><bdi>{escape(point["name"])}</bdi></a>'
         items.append(
             f"<li>{link}: {condition}, {_number(point['lat'])}, {_number(point['lon'])}</li>"
         )
@@ -76,7 +76,11 @@ def event_article(event, show_site=False, brief=False):
     title = escape(event.summary)
     if show_site:
         site = event.site
-        title = f'<a href="{escape(site.get_absolute_url())}">{escape(site.name)}</a>: {title}'
+        # <bdi>: a name in another script stays apart from the summary after it.
+        title = (
+            f'<a href="{escape(site.get_absolute_url())}"><bdi>{escape(site.name)}</bdi></a>: '
+            f"{title}"
+        )
     level = event.level or "none-recorded"
     damage = f'<span class="level level-{escape(level)}">{escape(level_label(event.level))}</span>'
     if event.extent != DamageExtent.UNKNOWN:
@@ -144,7 +148,7 @@ def _citation_item(citation, url_before, url_after):
         parts.append(f'<strong class="stance">{escape(STANCES.get(stance, stance))}:</strong>')
     if quote:
         language = escape(citation["source__language"] or "en")
-        parts.append(f'<q lang="{language}">{escape(quote)}</q>')
+        parts.append(f'<q lang="{language}" dir="auto">{escape(quote)}</q>')
     elif note:
         parts.append(f'<span class="paraphrase">{escape(note)}</span>')
 

@@ -42,7 +42,11 @@
       )
     );
     marker.bindPopup(label);
-    marker.bindTooltip(point.name);
+    // An element, not a string: Leaflet reads a string as HTML, and a site's name is
+    // text a curator typed.
+    var tip = document.createElement("span");
+    tip.textContent = point.name;
+    marker.bindTooltip(tip);
     marker.addTo(map);
     bounds.push([point.lat, point.lon]);
   });
