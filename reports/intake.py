@@ -387,13 +387,33 @@ _ABBREVIATIONS = {
     "c",
 }
 
-_BOUNDARY_RE = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s+[\"“‘'(\[]?[^\sa-z])")
+# A sentence ends at a full stop, "!", "?" or "…" (and any closing quote or bracket)
+# before a space and a word that does not start in lower case; a full stop after an
+# abbreviation ("Mr.", "U.S.") or a single letter (an initial) ends nothing. Those are
+# told by the pattern itself, so that text of ten thousand "Mr." costs no more than prose.
+# (The guards look back from after the full stop, so are checked only where there is
+# one: a single letter first, then the abbreviations, one look-behind per length.)
+_BY_LENGTH = {}
+for _abbreviation in sorted(_ABBREVIATIONS):
+    _BY_LENGTH.setdefault(len(_abbreviation), []).append(re.escape(_abbreviation))
+_NOT_AFTER = r"(?<!\b[^\W\d_]\.)" + "".join(
+    rf"(?<!\b(?i:{'|'.join(words)})\.)" for _, words in sorted(_BY_LENGTH.items())
+)
+_BOUNDARY_RE = re.compile(
+    rf"(?:\.{_NOT_AFTER}[.!?…]*|[!?…][.!?…]*)[\"”’')\]]*(?=\s+[\"“‘'(\[]?[^\sa-z])"
+)
 _PARAGRAPH_RE = re.compile(r"\n[ \t]*\n\s*|\n(?=[ \t]*[-*•#>])")
 _LINE_RE = re.compile(r"\n")
 _CONTINUES_RE = re.compile(
     r"(?:[,;–—-]|\b(?:of|the|a|an|and|or|to|in|on|at|by|for|from|with|as|that|its|their))$",
     re.IGNORECASE,
 )
+
+
+# How far back a line or a sentence end is read to decide where it stops: enough for
+# a line's last words or an abbreviation, and a bound that keeps reading an article
+# linear in its length whatever its shape (10,000 "Mr. " or lines that never end).
+LOOKBACK = 80
 
 
 def _paragraphs(text):
@@ -410,11 +430,12 @@ def _paragraphs(text):
     for begin, end in spans:
         line_start = begin
         for line in _LINE_RE.finditer(text, begin, end):
-            previous = text[line_start : line.start()].rstrip()
-            ends_sentence = previous.endswith((".", "!", "?", ":", "”", '"'))
+            # The paragraph so far, read at its end only (LOOKBACK).
+            tail = text[max(line_start, line.start() - LOOKBACK) : line.start()].rstrip()
+            ends_sentence = tail.endswith((".", "!", "?", ":", "”", '"'))
             short_title = (
-                len(previous) < 60
-                and not _CONTINUES_RE.search(previous)
+                line.start() - line_start < 60
+                and not _CONTINUES_RE.search(tail)
                 and not text[line.end() : line.end() + 1].islower()
             )
             if ends_sentence or short_title:
@@ -431,11 +452,6 @@ def split_sentences(text):
         start = begin
         for match in _BOUNDARY_RE.finditer(text, begin, end):
             stop = match.end()
-            word = re.search(r"([\w.]+)[.]+$", text[start : match.start() + 1])
-            if word and match.group().startswith("."):
-                token = word.group(1).lower().rstrip(".")
-                if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
-                    continue
             spans.append((start, stop))
             start = stop
         spans.append((start, end))
