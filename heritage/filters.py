@@ -14,6 +14,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from heritage.dates import edtf_bounds
 from heritage.models import (
@@ -58,6 +60,8 @@ class PeriodBoundField(forms.CharField):
         return lower if self.end == "start" else upper
 
 
+# Documented as text: an EDTF date, which no model field of its own describes.
+@extend_schema_field(OpenApiTypes.STR)
 class PeriodBoundFilter(django_filters.Filter):
     """One end of a period: the events that may have happened after its start, or
     before its end (their possible dates overlap the period)."""
