@@ -466,7 +466,6 @@ class Site(Reviewed):
         return condition_after(self.events.published())
 
     @transaction.atomic
-    @transaction.atomic
     def refresh_condition(self):
         """Store the condition the published events now imply. An update, not a save: a
         derived value changing is not an edit for the history. The site's row is locked

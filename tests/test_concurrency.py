@@ -1,6 +1,9 @@
-"""Eight processes writing events and citations at once on one SQLite file: none fails
-with "database is locked", every write lands (and nothing rolled back does), and the
-derived grades and conditions still agree with the citations.
+"""Writers at once. Eight processes writing events and citations on one SQLite file:
+none fails with "database is locked", every write lands (and nothing rolled back does),
+and the derived grades and conditions still agree with the citations. Then the races
+an adversarial test found, on SQLite and on PostgreSQL alike (test_two_writers…, below):
+no acknowledged edit lost, no stale grade or condition, no last support removed twice
+over, no publication undone by a save from an older read.
 
 pytest's SQLite test database lives in memory and cannot be shared between processes,
 so this test builds a file of its own in a temporary folder, whatever DATABASE_URL
@@ -20,6 +23,9 @@ import time
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 8
@@ -383,6 +389,312 @@ def test_eight_processes_writing_at_once_all_land(tmp_path):
     assert all(condition for slug, condition, _ in derived["sites"] if slug.startswith("worker"))
 
 
+# Races, on the database the suite runs on: SQLite, where IMMEDIATE transactions queue
+# every writer, and PostgreSQL, where READ COMMITTED lets two transactions read the same
+# row at once and only row locks keep them apart. Each scenario runs its writers as
+# separate processes on a database of their own (a file, or a PostgreSQL database made
+# and dropped here), ROUNDS times, each round started by a signal all of them wait for.
+
+ROUNDS = 20
+RACE_WORKERS = 2
+
+
+def race_database(folder):
+    """(DATABASE_URL of a new, migrated database for the races, a function that drops it)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return f"sqlite:///{folder / 'race.sqlite3'}", lambda: None
+    import psycopg
+
+    parts = urlsplit(url)
+    name = f"heritage_race_{secrets.token_hex(4)}"
+    server = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return urlunsplit(parts._replace(path=f"/{name}")), drop
+
+
+@pytest.fixture(scope="module")
+def race(tmp_path_factory):
+    """Runs a scenario's seed, its writers and its check against the race database."""
+    folder = tmp_path_factory.mktemp("races")
+    url, drop = race_database(folder)
+    (folder / "static").mkdir()
+    env = environment(folder) | {
+        "DATABASE_URL": url,
+        "ALLOWED_HOSTS": "testserver",
+        # Production settings, but plain HTTP: the test client has no TLS to redirect to.
+        "SECURE_SSL_REDIRECT": "false",
+        "STATIC_ROOT": str(folder / "static"),
+    }
+    try:
+        run(env, "manage.py", "migrate", "--no-input", "-v0")
+
+        def play(scenario):
+            here = folder / scenario
+            here.mkdir()
+            run(env, __file__, "race-seed", scenario, str(here))
+            workers = [
+                subprocess.Popen(
+                    [sys.executable, __file__, "race-work", scenario, str(n), str(here)],
+                    cwd=ROOT,
+                    env=env,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for n in range(RACE_WORKERS)
+            ]
+            try:
+                codes = [w.wait(timeout=TIME_LIMIT) for w in workers]
+            finally:
+                for worker in workers:
+                    if worker.poll() is None:
+                        worker.kill()
+            errors = [w.stderr.read() for w in workers]
+            assert codes == [0] * RACE_WORKERS, "\n".join(errors)
+            results = [
+                json.loads((here / f"result-{n}.json").read_text()) for n in range(RACE_WORKERS)
+            ]
+            return results, json.loads(run(env, __file__, "race-check", scenario, str(here)))
+
+        yield play
+    finally:
+        drop()
+
+
+def race_seed(scenario, folder):
+    """The records a scenario's rounds race on, one set per round, and the people."""
+    setup_django()
+    from django.contrib.auth.models import Group, User
+
+    from heritage import workflow
+    from heritage.models import DamageEvent, Site, State
+    from reports.models import Citation, Source
+    from tests.helpers import SETUP, reviewed
+
+    people = {}
+    for name, role in [("curator-0", "curator"), ("curator-1", "curator"),
+                       ("editor-0", "editor"), ("editor-1", "editor")]:  # fmt: skip
+        user, _ = User.objects.get_or_create(username=name, defaults={"is_staff": True})
+        user.groups.add(Group.objects.get(name=role))
+        people[name] = user.pk
+    rounds = []
+    for n in range(ROUNDS):
+        slug = f"{scenario.replace(' ', '-')}-{n}"
+        site = reviewed(Site(name=f"Site {slug}", slug=slug, kind="temple"))
+        reuters = Source.objects.create(kind="news", title=f"R{n}", publisher="Reuters")
+        record = {"site": site.pk}
+        if scenario == "lost update":
+            event = DamageEvent.objects.create(site=site, summary="First", date="2015")
+            record["event"] = event.pk
+        elif scenario == "stale grade":
+            event = DamageEvent.objects.create(site=site, summary="Two reports", date="2015")
+            record["event"] = event.pk
+            record["sources"] = [
+                Source.objects.create(kind="news", title=f"{p}{n}", publisher=p).pk
+                for p in ("AFP", "AP")
+            ]
+        elif scenario == "stale condition":
+            record["events"] = []
+            for level, date in (("severe", "2015-01"), ("destroyed", "2015-06")):
+                event = DamageEvent.objects.create(site=site, summary=level, date=date, level=level)
+                workflow.save(Citation(event=event, source=reuters), SETUP, "Seed")
+                workflow.transition(event, State.REVIEW, SETUP, "Seed")
+                record["events"].append(event.pk)
+        elif scenario == "last support":
+            event = DamageEvent.objects.create(site=site, summary="Published", date="2015")
+            afp = Source.objects.create(kind="news", title=f"A{n}", publisher="AFP")
+            citations = [
+                workflow.save(Citation(event=event, source=source), SETUP, "Seed").record
+                for source in (reuters, afp)
+            ]
+            workflow.transition(event, State.PUBLISHED, SETUP, "Seed")
+            curator = User.objects.get(pk=people["curator-0"])
+            record["event"] = event.pk
+            record["proposals"] = [
+                workflow.delete(Citation.objects.get(pk=c.pk), curator, "Duplicate").proposal.pk
+                for c in citations
+            ]
+        elif scenario == "save after publish":
+            event = DamageEvent.objects.create(site=site, summary="In review", date="2015")
+            workflow.save(Citation(event=event, source=reuters), SETUP, "Seed")
+            workflow.transition(event, State.REVIEW, SETUP, "Seed")
+            record["event"] = event.pk
+        rounds.append(record)
+    (folder / "seed.json").write_text(json.dumps({"people": people, "rounds": rounds}))
+
+
+def race_work(scenario, index, folder):
+    """One writer: for each round, wait for the others, then race."""
+    setup_django()
+    from django.contrib.auth.models import User
+    from rest_framework.test import APIClient
+
+    from heritage import workflow
+    from heritage.models import PendingChange
+
+    seed = json.loads((folder / "seed.json").read_text())
+    users = {name: User.objects.get(pk=pk) for name, pk in seed["people"].items()}
+    outcomes = []
+
+    def client(name):
+        api = APIClient()
+        api.force_authenticate(users[name])
+        return api
+
+    for n, record in enumerate(seed["rounds"]):
+        prepared = prepare(scenario, index, record, client)
+        barrier(folder, n, index)
+        outcomes.append(act(scenario, index, record, prepared, client, users, workflow,
+                            PendingChange))  # fmt: skip
+    (folder / f"result-{index}.json").write_text(json.dumps(outcomes))
+
+
+def barrier(folder, round_number, index):
+    """Wait until every writer has reached this round: they then go at once."""
+    (folder / f"round-{round_number}-{index}").touch()
+    deadline = time.monotonic() + TIME_LIMIT
+    while len(list(folder.glob(f"round-{round_number}-*"))) < RACE_WORKERS:
+        if time.monotonic() > deadline:
+            raise SystemExit("the other writers never came")
+        time.sleep(0.001)
+
+
+def prepare(scenario, index, record, client):
+    """What each writer reads before the race: the record and its ETag, as a client
+    would have read it before deciding to write."""
+    if scenario in ("lost update", "save after publish"):
+        url = f"/api/v1/events/{record['event']}/"
+        name = f"curator-{index}" if scenario == "lost update" else f"editor-{index}"
+        return client(name).get(url, HTTP_ACCEPT="application/json")["ETag"]
+    return None
+
+
+def act(scenario, index, record, etag, client, users, workflow, PendingChange):
+    url = f"/api/v1/events/{record.get('event')}/"
+    if scenario == "lost update":
+        field = ("summary", "description")[index]
+        value = f"Written by writer {index}"
+        response = client(f"curator-{index}").patch(url, {field: value}, "json", HTTP_IF_MATCH=etag)
+        return {"status": response.status_code, "field": field, "value": value}
+    if scenario == "stale grade":
+        response = client(f"curator-{index}").post(
+            "/api/v1/citations/",
+            {"event": record["event"], "source": record["sources"][index], "stance": "supports"},
+            "json",
+        )
+        return {"status": response.status_code}
+    if scenario == "stale condition":
+        event = record["events"][index]
+        response = client(f"editor-{index}").patch(
+            f"/api/v1/events/{event}/",
+            {"state": "published", "reason": "Checked"},
+            "json",
+            HTTP_IF_MATCH=client(f"editor-{index}").get(f"/api/v1/events/{event}/")["ETag"],
+        )
+        return {"status": response.status_code}
+    if scenario == "last support":
+        proposal = PendingChange.objects.get(pk=record["proposals"][index])
+        try:
+            workflow.approve(proposal, users[f"editor-{index}"], "Duplicate indeed")
+            return {"approved": True}
+        except workflow.Refused as error:
+            return {"approved": False, "why": " ".join(error.messages)}
+    if scenario == "save after publish":
+        if index == 0:  # the editor who read it earlier, and now changes it
+            response = client("editor-0").patch(
+                url, {"description": "Changed after reading"}, "json", HTTP_IF_MATCH=etag
+            )
+        else:  # another editor, who read it at the same time, publishes it meanwhile
+            response = client("editor-1").patch(
+                url, {"state": "published", "reason": "Checked"}, "json", HTTP_IF_MATCH=etag
+            )
+        return {"status": response.status_code}
+    raise ValueError(scenario)
+
+
+def race_check(scenario, folder):
+    """What the database holds after the races, for the test to judge."""
+    setup_django()
+    from heritage.models import DamageEvent, Site, condition_after
+    from reports.models import Citation
+
+    seed = json.loads((folder / "seed.json").read_text())
+    found = []
+    for record in seed["rounds"]:
+        site = Site.objects.get(pk=record["site"])
+        events = list(DamageEvent.objects.filter(site=site).order_by("pk"))
+        found.append(
+            {
+                "events": [
+                    {"pk": e.pk, "state": e.state, "summary": e.summary,
+                     "description": e.description, "grade": e.grade,
+                     "derived_grade": e.verification(), "supports": Citation.objects.filter(
+                         event=e, stance="supports", approved=True).count()}
+                    for e in events
+                ],
+                "condition": site.condition,
+                "derived_condition": condition_after(site.events.published()) or "",
+            }
+        )  # fmt: skip
+    print(json.dumps(found))
+
+
+def test_two_writers_never_lose_an_acknowledged_edit(race):
+    results, rounds = race("lost update")
+    for n, state in enumerate(rounds):
+        event = state["events"][0]
+        acknowledged = [r[n] for r in results if r[n]["status"] == 200]
+        # One of them wins; the other is told the record changed since it read it.
+        assert sorted(r[n]["status"] for r in results) == [200, 412], n
+        for edit in acknowledged:
+            assert event[edit["field"]] == edit["value"], (n, edit)
+
+
+def test_two_supporting_citations_added_at_once_both_count_in_the_grade(race):
+    results, rounds = race("stale grade")
+    assert all(r[n]["status"] == 201 for r in results for n in range(ROUNDS))
+    for state in rounds:
+        event = state["events"][0]
+        assert event["grade"] == event["derived_grade"] == "fair"
+
+
+def test_two_events_published_at_once_leave_their_site_in_the_right_condition(race):
+    results, rounds = race("stale condition")
+    assert all(r[n]["status"] == 200 for r in results for n in range(ROUNDS))
+    for state in rounds:
+        assert state["condition"] == state["derived_condition"] == "destroyed"
+
+
+def test_the_last_support_is_not_removed_by_two_approvals_at_once(race):
+    results, rounds = race("last support")
+    for n, state in enumerate(rounds):
+        approved = [r[n]["approved"] for r in results]
+        assert sorted(approved) == [False, True], n
+        assert state["events"][0]["supports"] == 1
+        assert state["events"][0]["state"] == "published"
+
+
+def test_a_save_made_from_a_read_before_publication_does_not_undo_it(race):
+    results, rounds = race("save after publish")
+    for n, state in enumerate(rounds):
+        event = state["events"][0]
+        writer, publisher = results[0][n]["status"], results[1][n]["status"]
+        # Whichever goes first, the other is refused as stale; never both.
+        assert sorted([writer, publisher]) == [200, 412], n
+        if publisher == 200:
+            assert event["state"] == "published"
+            assert event["description"] == ""
+        else:
+            assert event["state"] == "review"
+            assert event["description"] == "Changed after reading"
+
+
 if __name__ == "__main__":
     command, *arguments = sys.argv[1:]
     if command == "seed":
@@ -391,3 +703,9 @@ if __name__ == "__main__":
         work(int(arguments[0]), Path(arguments[1]))
     elif command == "check":
         check()
+    elif command == "race-seed":
+        race_seed(arguments[0], Path(arguments[1]))
+    elif command == "race-work":
+        race_work(arguments[0], int(arguments[1]), Path(arguments[2]))
+    elif command == "race-check":
+        race_check(arguments[0], Path(arguments[1]))

@@ -3,6 +3,7 @@
 import copy
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Prefetch, ProtectedError
 from django.http import FileResponse
 from django.utils.cache import get_conditional_response
@@ -151,7 +152,8 @@ class RegisterViewSet(ConditionalAnswers, viewsets.ModelViewSet):
 # How a refusal of the workflow reads over HTTP, by its kind (workflow.Refused's code).
 REFUSED_STATUS = {
     "role": status.HTTP_403_FORBIDDEN,
-    "stale": status.HTTP_409_CONFLICT,
+    # Changed since it was read: as a stale If-Match is answered.
+    "stale": status.HTTP_412_PRECONDITION_FAILED,
     "done": status.HTTP_409_CONFLICT,
     "condition": status.HTTP_409_CONFLICT,
     "reason": status.HTTP_400_BAD_REQUEST,
@@ -174,17 +176,22 @@ class WorkflowWrites:
             exc = refused
         return super().handle_exception(exc)
 
+    @transaction.atomic
     def _write(self, serializer, record):
+        # One transaction, the record's version checked at each step: a change and a
+        # step in one request are taken on the record as it was read, or not at all.
         data = dict(serializer.validated_data)
         reason, target = data.pop("reason", ""), data.pop("state", None)
+        read = getattr(record, "version", None) if record.pk else None
         for name, value in data.items():
             setattr(record, name, value)
-        self.outcome = workflow.save(record, self.request.user, reason)
+        self.outcome = workflow.save(record, self.request.user, reason, version=read)
         serializer.instance = self.outcome.record
         if target is not None and target != self.outcome.record.state:
+            version = self.outcome.record.version if self.outcome.changed else read
             try:
                 serializer.instance = workflow.transition(
-                    self.outcome.record, target, self.request.user, reason
+                    self.outcome.record, target, self.request.user, reason, version=version
                 )
             except workflow.Refused as error:
                 error.field = "state" if error.code == "condition" else "detail"
