@@ -143,7 +143,10 @@ def test_a_page_holds_at_most_500_rows(api):
     for n in range(3):
         make_published_event(date=f"2016-0{n + 1}")
     assert len(results(api, "/api/v1/events/", page_size=2)) == 2
-    assert len(results(api, "/api/v1/events/", page_size=100000)) == 15
+    assert len(results(api, "/api/v1/events/", page_size=500)) == 15
+    too_many = api.get("/api/v1/events/", {"page_size": 501})
+    assert too_many.status_code == 400
+    assert "from 1 to 500" in too_many.json()["page_size"][0]
 
 
 @pytest.mark.parametrize(

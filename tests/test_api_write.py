@@ -81,6 +81,12 @@ def test_a_quote_missing_from_the_source_is_a_400_on_quote(curator):
         ({"actor": "Nobody we know"}, "actor"),
         ({"site": "atlantis"}, "site"),
         ({"grade_override": "confirmed"}, "grade_override_reason"),
+        # Text is a JSON string: DRF alone would store 0 as "0" and true as "True".
+        ({"summary": 0}, "summary"),
+        ({"description": True}, "description"),
+        ({"reason": 7}, "reason"),
+        # A reference is a slug or null; DRF alone would read "" as null.
+        ({"actor": ""}, "actor"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field_and_saves_nothing(curator, fields, parameter):
@@ -221,3 +227,19 @@ def test_empty_identifiers_are_stored_as_null_like_the_admin_does(curator):
             format="json",
         )
         assert response.status_code == 202, response.json()  # a new site waits for review
+
+
+def test_a_write_answers_in_json_whatever_format_it_names(curator):
+    response = client_for(curator).post(
+        "/api/v1/events/?format=csv", new_event(make_site()), format="json"
+    )
+    assert response.status_code == 201
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["summary"] == "Cella blown up"
+
+
+def test_a_method_an_address_does_not_take_is_a_405_even_with_no_body(curator):
+    event = make_event()
+    response = client_for(curator).post(f"/api/v1/events/{event.pk}/")
+    assert response.status_code == 405
+    assert "POST" not in response["Allow"]

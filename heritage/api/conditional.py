@@ -98,7 +98,9 @@ class ConditionalAnswers:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # negotiation, authentication, throttles
-        if request.method in ("POST", "PUT", "PATCH") and request.stream is None:
+        # (A method the address does not take is answered 405 by dispatch, body or not.)
+        takes = hasattr(self, request.method.lower())
+        if request.method in ("POST", "PUT", "PATCH") and takes and request.stream is None:
             # DRF reads an empty body as an empty object, whatever its Content-Type: a
             # PATCH of nothing would answer 200 and add a version to the history.
             raise ParseError("The body is empty: send a JSON object.")

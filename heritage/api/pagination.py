@@ -17,6 +17,26 @@ class RecordPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def get_page_size(self, request):
+        # DRF falls back to the default on a page_size it cannot read, and shrinks one
+        # too large: a client would never learn it asked for something else.
+        asked = request.query_params.get(self.page_size_query_param, "")
+        if asked == "":
+            return self.page_size
+        if not asked.isdigit() or not 1 <= int(asked) <= self.max_page_size:
+            raise ValidationError(
+                {self.page_size_query_param: [
+                    f"Give a whole number of rows from 1 to {self.max_page_size}."]}
+            )  # fmt: skip
+        return int(asked)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] |= {"minimum": 1, "maximum": self.max_page_size}
+        return parameters
+
     def get_ordering(self, request, queryset, view):
         return view.cursor_orderings[request.query_params.get("ordering", "")]
 

@@ -4,6 +4,7 @@ import copy
 import datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from django.db.models import F
 from rest_framework import (
     serializers,
@@ -22,9 +23,38 @@ from heritage.models import (
 from heritage.views import url_parts
 
 
+class OnlyText:
+    """A text field that takes only text: DRF would take 0 or true for "0" and "True"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Give text, as a JSON string.", code="invalid")
+        return super().to_internal_value(data)
+
+
+class TextField(OnlyText, serializers.CharField):
+    pass
+
+
+class SlugText(OnlyText, serializers.SlugField):
+    pass
+
+
+class URLText(OnlyText, serializers.URLField):
+    pass
+
+
 class ModelValidation:
     """Serializer mixin: the model's own validation (quote check, EDTF dates, the grade
-    override's reason) runs on API writes as it does in the admin."""
+    override's reason) runs on API writes as it does in the admin; text fields take text
+    only."""
+
+    serializer_field_mapping = serializers.ModelSerializer.serializer_field_mapping | {
+        models.CharField: TextField,
+        models.TextField: TextField,
+        models.SlugField: SlugText,
+        models.URLField: URLText,
+    }
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -48,6 +78,12 @@ class ModelValidation:
 class SlugField(serializers.SlugRelatedField):
     """A reference by slug or name that refuses NUL characters, as DRF's CharField does:
     PostgreSQL cannot even look them up."""
+
+    def run_validation(self, data=serializers.empty):
+        # DRF reads "" as null, for HTML forms; in JSON a reference is a slug or null.
+        if data == "":
+            raise serializers.ValidationError("Give a slug, or null for none.")
+        return super().run_validation(data)
 
     def to_internal_value(self, data):
         if "\x00" in str(data):
@@ -131,7 +167,7 @@ class EventCitationSerializer(serializers.Serializer):
         return iso_bound(citation.claimed_upper)
 
 
-class ReasonField(serializers.CharField):
+class ReasonField(TextField):
     """Why a write is made: kept in the record's history, and required for a change to
     the published record and for every change of state."""
 

@@ -95,6 +95,13 @@ class RegisterViewSet(ConditionalAnswers, viewsets.ModelViewSet):
     def csv_rows(self, queryset):
         return dataset.header(self.csv_table), dataset.rows(queryset, self.csv_table)
 
+    def perform_content_negotiation(self, request, force=False):
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            # A write answers with the record in JSON, whatever `format` asks: the
+            # other formats are exports of what is read.
+            return FastJSONRenderer(), FastJSONRenderer.media_type
+        return super().perform_content_negotiation(request, force)
+
     def handle_exception(self, exc):
         if isinstance(exc, Answered):
             return exc.response
