@@ -1,14 +1,15 @@
 """`make loadtest`: the register under a crowd of readers while a curator writes.
 
-Serves a copy of demo data (`manage.py generate_demo`, built once into var/loadtest/)
-with gunicorn on loopback. wrk's 50 connections rotate through public pages and API
+Serves a copy of demo data (`manage.py generate_demo`, built once into var/loadtest/,
+and into PostgreSQL's heritage_loadtest when PostgreSQL answers) with gunicorn on
+loopback, on SQLite and then on PostgreSQL. wrk's 50 connections rotate through public pages and API
 calls for LOADTEST_SECONDS (default 60) while a curator, in a thread of this process,
 adds draft events and citations through the API with a token and corrects some,
 pausing 150 ms after each answer. Any socket error, any answer outside 2xx and 3xx,
 any failed or missing write, or a run past its time limit fails it. Prints the
 figures and writes them into docs/benchmarks.md between the loadtest markers.
 
-    python bench/loadtest.py [--seconds N] [--no-docs]
+    python bench/loadtest.py [--seconds N] [--no-docs] [--no-postgres]
 """
 
 import argparse
@@ -36,10 +37,12 @@ from bench.run import (  # noqa: E402
     BIN,
     DOCS,
     ROOT,
+    build,
     collect_static,
     free_port,
     log,
     machine,
+    refresh,
     serve,
     server_env,
     sqlite_database,
@@ -47,6 +50,11 @@ from bench.run import (  # noqa: E402
 )
 
 VAR = ROOT / "var" / "loadtest"
+POSTGRES_BASE = os.environ.get(
+    "LOADTEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/heritage_loadtest"
+)
+POSTGRES_BASE_NAME = POSTGRES_BASE.rpartition("/")[2]
+POSTGRES_RUN_NAME = f"{POSTGRES_BASE_NAME}_run"
 SIZES = {"sites": 2_000, "events": 20_000, "sources": 6_000, "citations": 50_000}
 SEED = 1
 CONNECTIONS = 50
@@ -111,12 +119,18 @@ def base_database():
     return sqlite_database(VAR, SIZES)[1]
 
 
-def run_copy(base):
+def run_folder(name):
+    folder = VAR / "run" / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def sqlite_copy():
     """A copy for this run, so that the curator's writes never reach the next one.
     Through SQLite's backup, which includes what is still in the base's WAL file."""
-    folder = VAR / "run"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir()
+    base = base_database()
+    folder = run_folder("sqlite")
     path = folder / "register.sqlite3"
     source, copy = sqlite3.connect(base), sqlite3.connect(path)
     try:
@@ -126,7 +140,42 @@ def run_copy(base):
     finally:
         source.close()
         copy.close()
-    return folder, path
+    return folder, f"sqlite:///{path}"
+
+
+def postgres_copy():
+    """The same for PostgreSQL: the demo data built once into heritage_loadtest, and
+    each run on a database made from it as a template. None if PostgreSQL is not there."""
+    import psycopg
+
+    server, _, _ = POSTGRES_BASE.rpartition("/")
+    try:
+        with psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=3) as db:
+            built = db.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [POSTGRES_BASE_NAME]
+            ).fetchone()
+    except psycopg.OperationalError as error:
+        log(f"PostgreSQL is not reachable ({error}); loading SQLite only.")
+        return None
+    marker = VAR / "postgres.built"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as db:
+        db.execute(f'DROP DATABASE IF EXISTS "{POSTGRES_RUN_NAME}" WITH (FORCE)')
+        if not (built and marker.exists()):
+            db.execute(f'DROP DATABASE IF EXISTS "{POSTGRES_BASE_NAME}" WITH (FORCE)')
+            db.execute(f'CREATE DATABASE "{POSTGRES_BASE_NAME}"')
+            marker.unlink(missing_ok=True)
+            build(POSTGRES_BASE, SIZES)
+            with psycopg.connect(POSTGRES_BASE, autocommit=True) as base:
+                base.execute("VACUUM ANALYZE")
+            VAR.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        else:
+            refresh(POSTGRES_BASE)
+        db.execute(
+            f'CREATE DATABASE "{POSTGRES_RUN_NAME}" TEMPLATE "{POSTGRES_BASE_NAME}" '
+            "STRATEGY FILE_COPY"
+        )
+    return run_folder("postgres"), f"{server}/{POSTGRES_RUN_NAME}"
 
 
 def prepare(env, deadline):
@@ -270,8 +319,8 @@ def wrk(base, paths_file, seconds, deadline):
 
 class Curator(threading.Thread):
     """Writes through the API at a steady pace until stopped: a new draft event, a
-    citation supporting it, a correction of the event, then of the citation. Every
-    answer must be 2xx; each write's time is kept."""
+    citation supporting it, a correction of the event, then of the citation (each read
+    first, for its ETag). Every answer must be 2xx; each write's time is kept."""
 
     def __init__(self, port, found):
         super().__init__(name="curator", daemon=True)
@@ -284,26 +333,45 @@ class Curator(threading.Thread):
         self.succeeded = dict.fromkeys(self.times, 0)
         self.connection = None
 
-    def send(self, kind, method, path, body):
+    def request(self, method, path, body=None, **extra):
+        """(status, headers, content), or None after a failure it has noted."""
         headers = {
             "Authorization": f"Token {self.found['token']}",
             "Content-Type": "application/json",
             "Accept": "application/json",
-        }
-        started = time.perf_counter()
+        } | extra
         try:
             if self.connection is None:
                 self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            self.connection.request(method, path, json.dumps(body), headers)
+            payload = None if body is None else json.dumps(body)
+            self.connection.request(method, path, payload, headers)
             answer = self.connection.getresponse()
-            content = answer.read()
+            return answer.status, answer.headers, answer.read()
         except (OSError, http.client.HTTPException) as error:
             self.connection = None
             self.failures.append(f"{method} {path}: {error!r}")
             return None
+
+    def correct(self, kind, path, body):
+        """A correction as a curator makes one: read the record, then change it saying
+        which version was read (If-Match: the API refuses a change without it)."""
+        read = self.request("GET", path)
+        if read is None:
+            return None
+        if read[0] != 200:
+            self.failures.append(f"GET {path}: {read[0]} {read[2][:300]!r}")
+            return None
+        return self.send(kind, "PATCH", path, body, **{"If-Match": read[1]["ETag"]})
+
+    def send(self, kind, method, path, body, **extra):
+        started = time.perf_counter()
+        answered = self.request(method, path, body, **extra)
+        if answered is None:
+            return None
+        status, _, content = answered
         self.times[kind].append(time.perf_counter() - started)
-        if not 200 <= answer.status < 300:
-            self.failures.append(f"{method} {path}: {answer.status} {content[:300]!r}")
+        if not 200 <= status < 300:
+            self.failures.append(f"{method} {path}: {status} {content[:300]!r}")
             return None
         self.succeeded[kind] += 1
         return json.loads(content)
@@ -344,16 +412,14 @@ class Curator(threading.Thread):
                 if citation:
                     self.citations.append(citation["id"])
             elif step == 2:
-                self.send(
+                self.correct(
                     "correct event",
-                    "PATCH",
                     f"/api/v1/events/{event['id']}/",
                     {"level": rng.choice(["severe", "destroyed"]), "extent": "31-60"},
                 )
             elif citation:
-                self.send(
+                self.correct(
                     "correct citation",
-                    "PATCH",
                     f"/api/v1/citations/{citation['id']}/",
                     {"locator": f"paragraph {rng.randint(1, 9)}"},
                 )
@@ -363,35 +429,54 @@ class Curator(threading.Thread):
             self.connection.close()
 
 
-def landed(path, curator):
+def database_rows(url):
+    """A function that runs one query on the run's database (placeholders %s)."""
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+
+        def query(sql, parameters=()):
+            with sqlite3.connect(path) as db:
+                return db.execute(sql.replace("%s", "?"), parameters).fetchall()
+
+        return query
+    import psycopg
+
+    def query(sql, parameters=()):
+        with psycopg.connect(url) as db:
+            return db.execute(sql, parameters).fetchall()
+
+    return query
+
+
+def landed(url, curator):
     """Whether the database holds every write the curator was answered 2xx for: the
     rows they were given the ids of, and a version in the edit history for each add and
     each correction."""
     done = curator.succeeded
     tables = [
-        ("events", "heritage_damageevent", "summary LIKE ?", f"{MARK}:%", curator.events),
-        ("citations", "reports_citation", "note = ?", MARK, curator.citations),
+        ("events", "heritage_damageevent", "summary LIKE %s", f"{MARK}:%", curator.events),
+        ("citations", "reports_citation", "note = %s", MARK, curator.citations),
     ]
     expected_versions = {
         "events": done["add event"] + done["correct event"],
         "citations": done["add citation"] + done["correct citation"],
     }
     problems = []
-    with sqlite3.connect(path) as db:
-        for name, table, condition, mark, added in tables:
-            rows = {pk for (pk,) in db.execute(f"SELECT id FROM {table} WHERE {condition}", [mark])}
-            if rows != set(added):
-                problems.append(f"{name}: {len(added)} added, {len(rows)} in the database")
-            history = table.replace("_", "_historical", 1)
-            query = f"SELECT count(*) FROM {history} WHERE {condition}"
-            versions = db.execute(query, [mark]).fetchone()[0]
-            if versions != expected_versions[name]:
-                problems.append(
-                    f"{name}: {expected_versions[name]} writes answered, {versions} versions kept"
-                )
-        integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
-    if integrity != "ok":
-        problems.append(f"integrity check: {integrity}")
+    query = database_rows(url)
+    for name, table, condition, mark, added in tables:
+        rows = {pk for (pk,) in query(f"SELECT id FROM {table} WHERE {condition}", [mark])}
+        if rows != set(added):
+            problems.append(f"{name}: {len(added)} added, {len(rows)} in the database")
+        history = table.replace("_", "_historical", 1)
+        versions = query(f"SELECT count(*) FROM {history} WHERE {condition}", [mark])[0][0]
+        if versions != expected_versions[name]:
+            problems.append(
+                f"{name}: {expected_versions[name]} writes answered, {versions} versions kept"
+            )
+    if url.startswith("sqlite:///"):
+        integrity = query("PRAGMA integrity_check")[0][0]
+        if integrity != "ok":
+            problems.append(f"integrity check: {integrity}")
     return problems
 
 
@@ -476,6 +561,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("LOADTEST_SECONDS", 60)))
     parser.add_argument("--no-docs", action="store_true", help="Print only.")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only.")
     parser.add_argument(
         "--gunicorn",
         default=" ".join(GUNICORN),
@@ -487,12 +573,32 @@ def main():
         return run_prepare()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk (Debian's package).")
-    deadline = time.monotonic() + TIME_LIMIT
     collect_static()
-    base_path = base_database()
-    folder, path = run_copy(base_path)
+    texts, failures = [], []
+    databases = [("SQLite", sqlite_copy)]
+    if not options.no_postgres:
+        databases.append(("PostgreSQL", postgres_copy))
+    for name, copy in databases:
+        made = copy()
+        if made is None:
+            continue
+        log(f"{name}:")
+        text, failed = load(name, *made, options)
+        print(text)
+        texts.append(f"### {name}\n\n{text}")
+        failures += [f"{name}: {failure}" for failure in failed]
+    if failures:
+        sys.exit("make loadtest failed:\n- " + "\n- ".join(failures))
+    if not options.no_docs:
+        write_docs("\n\n".join(texts), START, END, SECTION)
+        log(f"Written into {DOCS.relative_to(ROOT)}.")
+
+
+def load(name, folder, url, options):
+    """One run on one database: (its report, what failed)."""
+    deadline = time.monotonic() + TIME_LIMIT
     # Plain HTTP on loopback: with DEBUG off every page would otherwise redirect to HTTPS.
-    env = server_env(f"sqlite:///{path}") | {"SECURE_SSL_REDIRECT": "0"}
+    env = server_env(url) | {"SECURE_SSL_REDIRECT": "0"}
     cache_url = redis_flush()
     if cache_url:
         env["CACHE_URL"] = cache_url
@@ -529,17 +635,12 @@ def main():
     failures += [f"curator: {failure}" for failure in curator.failures[:10]]
     if not curator.events:
         failures.append("curator: no write went through")
-    failures += landed(path, curator)
+    failures += landed(url, curator)
     if time.monotonic() > deadline:
         failures.append(f"the run took more than {TIME_LIMIT} s")
-    text = report(figures, curator, found, workers, per_path(rows, paths), cache_url)
-    print(text)
     if failures:
-        errors = (folder / "error.log").read_text(errors="replace").strip().splitlines()[-20:]
-        sys.exit("make loadtest failed:\n- " + "\n- ".join(failures + errors))
-    if not options.no_docs:
-        write_docs(text, START, END, SECTION)
-        log(f"Written into {DOCS.relative_to(ROOT)}.")
+        failures += (folder / "error.log").read_text(errors="replace").strip().splitlines()[-20:]
+    return report(figures, curator, found, workers, per_path(rows, paths), cache_url), failures
 
 
 if __name__ == "__main__":
