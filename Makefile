@@ -30,7 +30,7 @@ migrate: install
 	$(BIN)/python manage.py migrate --no-input
 
 data: migrate
-	$(BIN)/python manage.py load_palmyra
+	$(BIN)/python manage.py load_record --if-empty
 	$(BIN)/python manage.py build_dump
 
 run: data

@@ -27,6 +27,7 @@ from heritage.models import (
     Grade,
     Site,
     SiteKind,
+    SiteName,
     State,
 )
 from heritage.search import search
@@ -204,12 +205,36 @@ class PeriodForm(forms.Form):
         return cleaned
 
 
+# A site's own names and those of the places it lies in, up its parent chain (monument ›
+# place › governorate › country): searching a place, by any of its names, finds what
+# happened to its monuments.
+def place_names(to_site=""):
+    fields, path = [], to_site
+    for _ in range(PLACE_DEPTH):
+        fields += [f"{path}name", f"{path}names__name"]
+        path += "parent__"
+    return fields
+
+
+PLACE_DEPTH = 4
+
+
+class SiteReferenceFilter(django_filters.CharFilter):
+    """A site by its slug or by any of its names (in any case)."""
+
+    def filter(self, queryset, value):
+        if value in django_filters.constants.EMPTY_VALUES:
+            return queryset
+        named = SiteName.objects.filter(site=OuterRef("site"), name__iexact=value, approved=True)
+        return queryset.filter(Q(site__slug=value) | Q(site__name__iexact=value) | Exists(named))
+
+
 class DamageEventFilter(django_filters.FilterSet):
     # Filters for scripts, left off the public pages' forms.
     api_only = {"updated_since", "source", "publisher", "state"}
 
-    q = SearchFilter(fields=["summary", "description", "site__name", "site__names__name"])
-    site = django_filters.CharFilter(field_name="site__slug", label="Site (its slug)")
+    q = SearchFilter(fields=["summary", "description", *place_names("site__")])
+    site = SiteReferenceFilter(label="Site (its slug or one of its names)")
     site_kind = django_filters.ChoiceFilter(
         field_name="site__kind", choices=SiteKind.choices, empty_label="Any", label="Kind of site"
     )
@@ -272,7 +297,7 @@ class DamageEventFilter(django_filters.FilterSet):
 class SiteFilter(django_filters.FilterSet):
     api_only = {"updated_since"}
 
-    q = SearchFilter(fields=["name", "names__name", "description"])
+    q = SearchFilter(fields=[*place_names(), "description"])
     kind = django_filters.ChoiceFilter(empty_label="Any", choices=SiteKind.choices)
     condition = django_filters.ChoiceFilter(
         empty_label="Any", choices=DamageLevel.choices, label="Current condition"

@@ -274,7 +274,11 @@ GRADE_EXPLANATIONS = {
 
 
 class SiteKind(models.TextChoices):
+    # The places a monument lies in, from the largest (a site's parent chain).
+    COUNTRY = "country", "Country"
+    GOVERNORATE = "governorate", "Governorate"
     CITY = "city", "City"
+    ARCHAEOLOGICAL_SITE = "archaeological-site", "Archaeological site"
     TEMPLE = "temple", "Temple"
     TOMB = "tomb", "Tomb"
     TOWER_TOMB = "tower-tomb", "Tower tomb"
@@ -290,6 +294,10 @@ class SiteKind(models.TextChoices):
     CHURCH = "church", "Church"
     CASTLE = "castle", "Castle"
     PRISON = "prison", "Prison"
+    PALACE = "palace", "Palace"
+    GATE = "gate", "Gate"
+    MARKET = "market", "Market (souq)"
+    MONASTERY = "monastery", "Monastery"
     OTHER = "other", "Other"
 
 
@@ -774,6 +782,11 @@ class DamageEvent(Versioned):
     # Everyone who changed it or its evidence since it was last published (user ids):
     # none of them publishes it (four eyes).
     contributors = models.JSONField(default=list, blank=True, editable=False)
+    record_key = models.SlugField(
+        max_length=100, blank=True, default="", editable=False,
+        help_text="Its key in the record's files (fixtures/record/): loading them again "
+        "updates it rather than adding another.",
+    )  # fmt: skip
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
     history = HistoricalRecords(
@@ -785,6 +798,11 @@ class DamageEvent(Versioned):
     class Meta:
         ordering = ["date_lower", "date_upper", "id"]
         permissions = [("publish_damageevent", "Can review and publish damage events")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record_key"], condition=~Q(record_key=""), name="event_record_key_unique"
+            )
+        ]
         indexes = [
             models.Index(fields=["site", "state", "date_upper"]),
             # The public API's pages, read in order from the index rather than sorted:

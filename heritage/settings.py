@@ -300,6 +300,10 @@ PERMISSIONS_POLICY = os.environ.get(
     "microphone=(), payment=(), usb=(), browsing-topics=()",
 )
 
+# A reason is kept whole in the history: the workflow takes up to 500 characters, and
+# django-simple-history's default column holds 100 (PostgreSQL refuses the rest).
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
 # The API may be read from any web page; writing needs a session or token anyway.
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_ALL_ORIGINS = True

@@ -91,6 +91,11 @@ class Source(Versioned):
     )
     # Derived from `text`, so that the same article brought in twice is recognised.
     fingerprint = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    record_key = models.SlugField(
+        max_length=100, blank=True, default="", editable=False,
+        help_text="Its key in the record's files (fixtures/record/): loading them again "
+        "updates it rather than adding another.",
+    )  # fmt: skip
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
     history = HistoricalRecords()
@@ -106,6 +111,9 @@ class Source(Versioned):
                 condition=~Q(url=""),
                 name="source_url_unique_when_given",
                 violation_error_message="Another source already has this URL.",
+            ),
+            models.UniqueConstraint(
+                fields=["record_key"], condition=~Q(record_key=""), name="source_record_key_unique"
             ),
         ]
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 @pytest.fixture
 def palmyra(db):
-    """The Palmyra record, as `make run` loads it."""
+    """The tests' sample: Palmyra as first recorded (fixtures/palmyra.json)."""
     call_command("load_palmyra", verbosity=0)
 
 

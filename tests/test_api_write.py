@@ -243,3 +243,14 @@ def test_a_method_an_address_does_not_take_is_a_405_even_with_no_body(curator):
     response = client_for(curator).post(f"/api/v1/events/{event.pk}/")
     assert response.status_code == 405
     assert "POST" not in response["Allow"]
+
+
+def test_a_reason_as_long_as_the_api_takes_is_kept_whole_in_the_history(curator):
+    reason = "Checked against the satellite images of 27 August and 2 September. " * 7
+    reason = reason[:500].strip()  # kept as given, less the spaces around it
+    response = client_for(curator).post(
+        "/api/v1/events/", new_event(make_site(), reason=reason), format="json"
+    )
+    assert response.status_code == 201, response.json()
+    event = DamageEvent.objects.get(pk=response.json()["id"])
+    assert event.history.latest().history_change_reason == reason

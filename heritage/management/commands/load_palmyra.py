@@ -7,9 +7,11 @@ from heritage.models import DamageEvent, PublicStamp, Site
 
 class Command(BaseCommand):
     help = (
-        "Load the Palmyra record (fixtures/palmyra.json) into an empty register and start "
-        "its edit history. Does nothing when the register already holds sites, so "
-        "curators' edits, and their review, are never overwritten."
+        "Load the tests' sample (fixtures/palmyra.json: Palmyra as first recorded, kept "
+        "unchanged because the tests pin what it gives) into an empty register and start "
+        "its edit history. Does nothing when the register already holds sites. The "
+        "register's own data, Palmyra corrected and the places beyond it, is loaded by "
+        "load_record."
     )
 
     def handle(self, *args, **options):
