@@ -208,15 +208,15 @@ class PeriodForm(forms.Form):
 # A site's own names and those of the places it lies in, up its parent chain (monument ›
 # place › governorate › country): searching a place, by any of its names, finds what
 # happened to its monuments.
+PLACE_DEPTH = 4
+
+
 def place_names(to_site=""):
     fields, path = [], to_site
     for _ in range(PLACE_DEPTH):
         fields += [f"{path}name", f"{path}names__name"]
         path += "parent__"
     return fields
-
-
-PLACE_DEPTH = 4
 
 
 class SiteReferenceFilter(django_filters.CharFilter):

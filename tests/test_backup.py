@@ -20,6 +20,7 @@ from django.db.migrations.recorder import MigrationRecorder
 
 from heritage.models import DamageEvent, Site
 from reports.models import Citation
+from tests.databases import new_database
 from tests.helpers import edit, make_citation, make_event, make_source, remove
 
 # Restores happen outside the test's transaction, so each test commits for real.
@@ -320,31 +321,8 @@ def test_a_restore_refuses_a_copy_that_backup_did_not_write(palmyra, backups):
     assert_refused("restore", str(path), yes=True, reason="not written by `manage.py backup`")
 
 
-def empty_database(tmp_path):
-    """The URL of a new, empty database, and a function that drops it."""
-    url = os.environ.get("DATABASE_URL", "")
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{tmp_path / 'empty.sqlite3'}", lambda: None
-    import secrets
-    from urllib.parse import urlsplit, urlunsplit
-
-    import psycopg
-
-    parts = urlsplit(url)
-    name = f"heritage_empty_{secrets.token_hex(4)}"
-    server = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return urlunsplit(parts._replace(path=f"/{name}")), drop
-
-
 def test_a_backup_restores_into_a_new_empty_database(backup_file, tmp_path):
-    url, drop = empty_database(tmp_path)
+    url, drop = new_database(tmp_path, "empty")
     env = {**os.environ, "DATABASE_URL": url, "BACKUP_DIR": str(tmp_path / "b")}
     try:
         restored = subprocess.run(

@@ -23,7 +23,6 @@ import time
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -399,31 +398,13 @@ ROUNDS = 20
 RACE_WORKERS = 2
 
 
-def race_database(folder):
-    """(DATABASE_URL of a new, migrated database for the races, a function that drops it)."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        return f"sqlite:///{folder / 'race.sqlite3'}", lambda: None
-    import psycopg
-
-    parts = urlsplit(url)
-    name = f"heritage_race_{secrets.token_hex(4)}"
-    server = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return urlunsplit(parts._replace(path=f"/{name}")), drop
-
-
 @pytest.fixture(scope="module")
 def race(tmp_path_factory):
     """Runs a scenario's seed, its writers and its check against the race database."""
     folder = tmp_path_factory.mktemp("races")
-    url, drop = race_database(folder)
+    from tests.databases import new_database  # here: this file also runs as a script
+
+    url, drop = new_database(folder, "race")
     (folder / "static").mkdir()
     env = environment(folder) | {
         "DATABASE_URL": url,

@@ -130,6 +130,7 @@ def test_a_row_that_breaks_a_rule_is_named_and_nothing_is_loaded(tmp_path, chang
     path = record_file(tmp_path, **changes)
     with pytest.raises(CommandError) as refused:
         load(str(path))
+    assert refused.value.returncode == 2
     assert f"syria-test.json, {named}" in str(refused.value)
     assert why in str(refused.value)
     assert not Site.objects.exists()

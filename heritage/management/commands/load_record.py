@@ -44,7 +44,8 @@ class Command(BaseCommand):
             counts = record.load(rows)
         except record.RecordError as error:
             raise CommandError(
-                "The record was not loaded; nothing was changed:\n- " + "\n- ".join(error.problems)
+                "The record was not loaded; nothing was changed:\n- " + "\n- ".join(error.problems),
+                returncode=2,
             ) from None
         done = ", ".join(f"{n} {what}" for what, n in sorted(counts.items()) if n)
         self.stdout.write(self.style.SUCCESS(f"Loaded the record: {done or 'no change'}."))
