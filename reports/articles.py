@@ -8,12 +8,15 @@ and HTML is reduced to its words: scripts, styles and page furniture never get t
 import dataclasses
 import datetime
 import hashlib
+import json
 import re
 import unicodedata
 from html.parser import HTMLParser
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+
+from reports.intake.byline import people, read_byline
 
 MAX_BYTES = 2 * 1024 * 1024
 SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
@@ -27,12 +30,32 @@ class ArticleError(ValueError):
 class Article:
     text: str
     title: str = ""
-    published: str = ""  # EDTF, from a dated byline
+    published: str = ""  # EDTF: "2016-03-27?" when a yearless dateline was dated
     url: str = ""
+    publisher: str = ""
+    authors: list = dataclasses.field(default_factory=list)
+    language: str = ""  # ISO 639-1, "" when it cannot be told
 
     @property
     def fingerprint(self):
         return text_fingerprint(self.text)
+
+    @property
+    def published_date(self):
+        """The day relative dates count from, or None when it is not known to the day."""
+        return publication_day(self.published)
+
+
+def publication_day(edtf):
+    """The day of a publication date given to the day ("2015-08-31", or "2016-03-27?"
+    as a guessed dateline gives it), else None: "on Sunday" needs the day."""
+    match = re.fullmatch(r"((?:19|20)\d\d-[01]\d-[0-3]\d)[?~]?", edtf or "")
+    if not match:
+        return None
+    try:
+        return datetime.date.fromisoformat(match.group(1))
+    except ValueError:
+        return None
 
 
 def text_fingerprint(text):
@@ -75,7 +98,8 @@ def decode(data):
 
 
 class _Readable(HTMLParser):
-    """Collects the words a reader sees; skips scripts, styles and page furniture."""
+    """Collects the words a reader sees, skipping scripts, styles and page furniture,
+    and what the page says about itself: its <meta> tags, JSON-LD, first <time>, lang."""
 
     SKIPPED = {"script", "style", "noscript", "template", "svg", "nav", "footer", "header",
                "aside", "form", "button", "iframe", "head"}  # fmt: skip
@@ -85,29 +109,41 @@ class _Readable(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.parts, self.skipping, self.title, self.h1 = [], 0, "", ""
+        self.meta, self.json_ld, self.time, self.lang = {}, [], "", ""
         self._in = None
 
     def handle_starttag(self, tag, attrs):
+        found = dict(attrs)
         if tag in self.SKIPPED:
             self.skipping += 1
         elif tag in self.BLOCKS:
             self.parts.append("\n")
         if tag in ("title", "h1"):
             self._in = tag
+        if tag == "script" and (found.get("type") or "").lower() == "application/ld+json":
+            self._in = "json-ld"
+            self.json_ld.append("")
         if tag == "meta":
-            found = dict(attrs)
-            if found.get("property") == "og:url" and found.get("content"):
-                self.url = found["content"]
+            key = (found.get("property") or found.get("name") or "").strip().lower()
+            if key and found.get("content") and key not in self.meta:
+                self.meta[key] = found["content"].strip()
+        if tag == "time" and not self.time and found.get("datetime"):
+            self.time = found["datetime"]
+        if tag == "html" and found.get("lang"):
+            self.lang = found["lang"].split("-")[0].lower()[:8]
 
     def handle_endtag(self, tag):
         if tag in self.SKIPPED and self.skipping:
             self.skipping -= 1
         elif tag in self.BLOCKS:
             self.parts.append("\n")
-        if tag == self._in:
+        if tag == self._in or (tag == "script" and self._in == "json-ld"):
             self._in = None
 
     def handle_data(self, data):
+        if self._in == "json-ld":
+            self.json_ld[-1] += data
+            return
         if self._in == "title":
             self.title += data
         if self.skipping:
@@ -117,12 +153,76 @@ class _Readable(HTMLParser):
         self.parts.append(data)
 
 
+@dataclasses.dataclass
+class _PageFacts:
+    title: str = ""
+    url: str = ""
+    published: str = ""
+    publisher: str = ""
+    authors: list = dataclasses.field(default_factory=list)
+    language: str = ""
+
+
+def _news_article(blocks):
+    """The first JSON-LD object that is an article (in a list or an @graph)."""
+    for block in blocks:
+        try:
+            data = json.loads(block)
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            item = stack.pop(0)
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                kind = item.get("@type")
+                kinds = kind if isinstance(kind, list) else [kind]
+                if any(isinstance(k, str) and k.endswith("Article") for k in kinds):
+                    return item
+                stack.extend(v for k, v in item.items() if k == "@graph")
+    return {}
+
+
+def _names(value):
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return _names(value.get("name"))
+    if isinstance(value, list):
+        return [name for item in value for name in _names(item)]
+    return []
+
+
+def _day(stamp):
+    """The day of an ISO 8601 timestamp as written (its local date), or ""."""
+    match = re.match(r"\s*((?:19|20)\d\d-[01]\d-[0-3]\d)", stamp or "")
+    if not match:
+        return ""
+    try:
+        return datetime.date.fromisoformat(match.group(1)).isoformat()
+    except ValueError:
+        return ""
+
+
 def html_to_text(html):
     parser = _Readable()
     parser.feed(html)
     parser.close()
     text = "".join(parser.parts)
-    return _tidy(text), (parser.h1 or parser.title).strip(), getattr(parser, "url", "")
+    meta, ld = parser.meta, _news_article(parser.json_ld)
+    facts = _PageFacts(
+        title=(parser.h1 or meta.get("og:title") or ld.get("headline") or parser.title).strip(),
+        url=meta.get("og:url", ""),
+        published=_day(ld.get("datePublished"))
+        or _day(meta.get("article:published_time"))
+        or _day(meta.get("date") or meta.get("pubdate") or meta.get("dc.date"))
+        or _day(parser.time),
+        publisher=(_names(ld.get("publisher")) or [meta.get("og:site_name", "")])[0].strip(),
+        authors=people(_names(ld.get("author"))) or people(meta.get("author", "").split(",")),
+        language=parser.lang,
+    )
+    return _tidy(text), facts
 
 
 def _tidy(text):
@@ -131,59 +231,46 @@ def _tidy(text):
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-MONTHS = {m: i for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august",
-     "september", "october", "november", "december"], start=1)}  # fmt: skip
-BYLINE_DATE = re.compile(
-    r"^\s*(?:[A-Z][a-z]+day,?\s+)?(\d{1,2})\s+(" + "|".join(MONTHS) + r")\s+(\d{4})\s*$"
-    r"|^\s*(?:[A-Z][a-z]+day,?\s+)?(" + "|".join(MONTHS) + r")\s+(\d{1,2}),?\s+(\d{4})\s*$",
-    re.IGNORECASE | re.MULTILINE,
-)
 URL_LINE = re.compile(
     r"^\s*(?:url|source|link)\s*:\s*(https?://\S+)\s*$", re.IGNORECASE | re.MULTILINE
 )
 
 
 def byline_date(text):
-    """The date of a dated byline ("2 March 2017", "March 2, 2017") standing on a line of
-    its own near the top, as EDTF; "" when there is none."""
-    match = BYLINE_DATE.search(text[:1500])
-    if not match:
-        return ""
-    if match.group(1):
-        day, month, year = match.group(1), match.group(2), match.group(3)
-    else:
-        month, day, year = match.group(4), match.group(5), match.group(6)
-    try:
-        return datetime.date(int(year), MONTHS[month.lower()], int(day)).isoformat()
-    except ValueError:
-        return ""
+    """The publication date the text states (see reports.intake.byline), as EDTF."""
+    return read_byline(text).published
 
 
 def read_article(data, name=""):
-    """An Article from the bytes (or text) of a file called `name`."""
+    """An Article from the bytes (or text) of a file called `name`: its words, and what
+    it says about itself (title, date, publisher, authors, language, URL). A page's
+    metadata wins over what its text says; the text fills in what the page leaves out."""
     suffix = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
     if name and suffix not in SUFFIXES:
         raise ArticleError(f"“{name}” is not an article: bring a .txt, .md or .html file.")
     text = decode(data) if isinstance(data, bytes) else data
-    title, url = "", ""
     if suffix in (".html", ".htm") or re.search(r"<(html|body|p|div)\b", text[:2000], re.I):
-        text, title, url = html_to_text(text)
+        text, facts = html_to_text(text)
     else:
         text = _tidy(text)
         first = next((line for line in text.split("\n") if line.strip()), "")
         title = first.strip().lstrip("#").strip().strip('"“”') if len(first) < 200 else ""
+        facts = _PageFacts(title=title)
     if not text.strip():
         raise ArticleError("This article has no text.")
     if "\x00" in text:
         raise ArticleError("This file is not text (it holds NUL characters).")
+    said = read_byline(text)
     url_line = URL_LINE.search(text[:1500])
-    found = [url.strip(), url_line.group(1) if url_line else ""]
+    found = [facts.url.strip(), url_line.group(1) if url_line else ""]
     return Article(
         text=text,
-        title=title[:500],
-        published=byline_date(text),
+        title=facts.title[:500],
+        published=facts.published or said.published,
         url=next((address for address in found if is_web_address(address)), ""),
+        publisher=(facts.publisher or said.publisher)[:200],
+        authors=facts.authors or said.authors,
+        language=said.language or facts.language,
     )
 
 

@@ -1,0 +1,198 @@
+"""Names of sites: kind words ("the temple"), and the Gazetteer of every site's names
+compiled into one pattern."""
+
+import dataclasses
+import re
+
+from reports.intake.text import normalise, phrase_pattern, trie_pattern
+
+# Kind words: a phrase naming only a kind of monument. Each maps to SiteKind values,
+# the first being the kind it resolves to; the others are kinds it also stands for
+# when it licenses a bare core name ("the tower tombs of Elahbel and Kitot").
+
+KIND_WORDS = {
+    "triumphal arch": ("arch",),
+    "monumental arch": ("arch",),
+    "arch": ("arch",),
+    "arches": ("arch",),
+    "funeral tower": ("necropolis", "tower-tomb"),
+    "funeral towers": ("necropolis", "tower-tomb"),
+    "funerary tower": ("necropolis", "tower-tomb"),
+    "funerary towers": ("necropolis", "tower-tomb"),
+    "tower tomb": ("necropolis", "tower-tomb"),
+    "tower tombs": ("necropolis", "tower-tomb"),
+    "tomb towers": ("necropolis", "tower-tomb"),
+    "necropolis": ("necropolis",),
+    "tower": ("tower-tomb",),
+    "towers": ("tower-tomb",),
+    "prison": ("prison",),
+    "jail": ("prison",),
+    "museum": ("museum",),
+    "theatre": ("theatre",),
+    "theater": ("theatre",),
+    "amphitheatre": ("theatre",),
+    "amphitheater": ("theatre",),
+    "castle": ("castle",),
+    "citadel": ("castle",),
+    "fortress": ("castle",),
+    "tetrapylon": ("tetrapylon",),
+    "shrine": ("shrine",),
+    "shrines": ("shrine",),
+    "mausoleum": ("shrine", "tomb"),
+    "tomb": ("tomb", "tower-tomb"),
+    "tombs": ("tomb", "tower-tomb"),
+    "temple": ("temple",),
+    "temples": ("temple",),
+    "statue": ("statue",),
+    "statues": ("statue",),
+    "lion": ("statue",),
+    "colonnade": ("colonnade",),
+    "colonnaded street": ("colonnade",),
+    "mosque": ("mosque",),
+    "mosques": ("mosque",),
+    "minaret": ("mosque",),
+    "church": ("church",),
+    "churches": ("church",),
+    "monastery": ("church",),
+}
+
+# Plural kind words never resolve to one site ("the city's temples and tombs"), except
+# to a site that is itself a group ("funeral towers" → the necropolis).
+PLURAL_KIND_WORDS = {
+    "arches",
+    "shrines",
+    "tombs",
+    "temples",
+    "statues",
+    "mosques",
+    "churches",
+    "towers",
+}
+GROUP_KINDS = {"necropolis", "colonnade"}
+
+# Leading generic words: "Temple of Bel" has the core name "Bel".
+_GENERIC_HEADS = {
+    "temple",
+    "temples",
+    "tomb",
+    "tower",
+    "shrine",
+    "lion",
+    "arch",
+    "mosque",
+    "church",
+    "castle",
+    "citadel",
+    "theatre",
+    "museum",
+    "statue",
+    "monastery",
+    "tetrapylon",
+    "gate",
+    "mausoleum",
+}
+
+
+KIND_RE = re.compile(r"(?<!\w)(?:" + phrase_pattern(KIND_WORDS) + r")(?!\w)")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Site:
+    key: str
+    kind: str
+    place: str | None
+
+
+class Gazetteer:
+    """Every name and alias of every site, compiled into one pattern.
+
+    Built from an iterable of ``(site_key, kind, names)`` or ``(site_key, kind, names,
+    place)`` tuples; ``kind`` is a SiteKind value, ``place`` the key of the place the
+    site belongs to (e.g. "palmyra" for every Palmyra monument; usually the key of a
+    city site in the same gazetteer). ``places`` optionally maps further place keys to
+    their names, for places that are not sites themselves.
+
+    Names are matched insensitive to case, accents, hyphens, apostrophes and spacing;
+    a multi-word name is also indexed without its spaces ("Baal Shamin" finds
+    "Baalshamin"). The core of a name ("Bel" in "Temple of Bel") is indexed too but
+    only counts in a sentence that also has a kind word of the site's kind ("the
+    temples of Baal Shamin and Bel").
+    """
+
+    def __init__(self, entries, places=None):
+        self.sites: list[_Site] = []
+        # normalised form -> list of (site index or -1, is_core, place key or None)
+        self._forms: dict[str, list[tuple[int, bool, str | None]]] = {}
+        full_forms = set()
+        cores: list[tuple[str, int]] = []
+        for entry in entries:
+            key, kind, names = entry[0], entry[1], entry[2]
+            place = entry[3] if len(entry) > 3 else None
+            index = len(self.sites)
+            self.sites.append(_Site(key, kind, place))
+            forms = [f for f in (normalise(name) for name in names) if f]
+            heads = set()
+            for form in forms:
+                core = self._core(form)
+                if core:
+                    cores.append((core, index))
+                    heads.add(form[: len(form) - len(core)])
+            # "Temple of Baalshamin" with the alias "Baal Shamin" also gives "temple of baal
+            # shamin", so the longest match is this site, not "Temple of Baal" (Bel).
+            for head in heads:
+                forms.extend(head + f for f in list(forms) if not self._core(f))
+            for form in dict.fromkeys(forms):
+                for variant in self._variants(form):
+                    self._add(variant, (index, False, None))
+                    full_forms.add(variant)
+        for place_key, names in (places or {}).items():
+            for name in names:
+                for variant in self._variants(normalise(name)):
+                    self._add(variant, (-1, False, place_key))
+                    full_forms.add(variant)
+        for core, index in cores:
+            if core not in full_forms and core.replace(" ", "") not in full_forms:
+                self._add(core, (index, True, None))
+        # A site is a place when other sites name it as theirs.
+        self.place_keys = {s.place for s in self.sites if s.place} | set(places or {})
+        self.by_kind_place: dict[tuple[str, str], list[int]] = {}
+        for index, site in enumerate(self.sites):
+            if site.place:
+                self.by_kind_place.setdefault((site.kind, site.place), []).append(index)
+        body = trie_pattern(self._forms) if self._forms else r"(?!x)x"
+        self.pattern = re.compile(r"(?<!\w)(?:" + body + r")(?!\w)")
+
+    @staticmethod
+    def _variants(form):
+        yield form
+        words = form.split(" ")
+        if 2 <= len(words) <= 3:
+            yield form.replace(" ", "")
+
+    @staticmethod
+    def _core(form):
+        head, sep, rest = form.partition(" of ")
+        if not sep or head not in _GENERIC_HEADS:
+            return None
+        if rest.startswith("the "):
+            rest = rest[4:]
+        if len(rest) < 3 or rest in KIND_WORDS:
+            return None
+        return rest
+
+    def _add(self, form, ref):
+        refs = self._forms.setdefault(form, [])
+        if ref not in refs:
+            refs.append(ref)
+
+    def lookup(self, matched):
+        """The references a matched (normalised) string stands for."""
+        key = " ".join(matched.split())
+        return self._forms.get(key) or self._forms.get(key.replace(" ", ""), [])
+
+    def is_place(self, index):
+        site = self.sites[index]
+        return site.kind == "city" or site.key in self.place_keys
+
+    def __len__(self):
+        return len(self.sites)
