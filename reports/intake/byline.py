@@ -89,7 +89,7 @@ _RELEASE_WORDS = re.compile(
     re.I,
 )
 _NAME = r"[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|al-\w+|bin|ibn|de|van|von|da))*"
-_BY = re.compile(rf"^\s*(?:By|BY|Par|Por|Oleh)\s+(?P<names>.+?)\s*$")
+_BY = re.compile(r"^\s*(?:By|BY|Par|Por|Oleh)\s+(?P<names>.+?)\s*$")
 _REPORTING = re.compile(r"\((?:Reporting|Additional reporting)\s+by\s+(?P<names>[^;)]+)")
 _WRITING = re.compile(r";\s*Writing\s+by\s+(?P<names>[^;)]+)")
 _POSTED_BY = re.compile(rf"\bPosted\s+on\s+.+?\s+by\s+(?P<names>{_NAME})\s*$")
@@ -131,7 +131,9 @@ def read_byline(text):
 
 def to_digits(text):
     """Arabic-Indic and Persian digits as ASCII ones, so dates in Arabic read too."""
-    return "".join(str(unicodedata.digit(c)) if c.isdigit() and not c.isascii() else c for c in text)
+    return "".join(
+        str(unicodedata.digit(c)) if c.isdigit() and not c.isascii() else c for c in text
+    )
 
 
 def find_date(line):
@@ -197,16 +199,22 @@ def publication_date(head, tail, text):
     return ""
 
 
-_NUMBER_WORDS = {w: n for n, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve".split())}  # fmt: skip
+_NUMBER_WORDS = {
+    word: number
+    for number, word in enumerate(
+        ["zero", "one", "two", "three", "four", "five", "six"]
+        + ["seven", "eight", "nine", "ten", "eleven", "twelve"]
+    )
+}
 _YEARS_INTO = re.compile(
     r"\b(?P<n>\d+|" + "|".join(_NUMBER_WORDS) + r")(?:[- ]and[- ]a[- ]half)?[- ]years?\b"
     r"[^.]{0,80}?\b(?:since|began|begun|started)\b[^.]{0,40}?\b(?P<year>(?:19|20)\d\d)\b",
     re.I,
 )
 _LAST = re.compile(
-    r"\blast (?:year|spring|summer|autumn|fall|winter|" + "|".join(
-        m for m in MONTHS if m.isascii() and m.isalpha()) + r")\b",
+    r"\blast (?:year|spring|summer|autumn|fall|winter|"
+    + "|".join(m for m in MONTHS if m.isascii() and m.isalpha())
+    + r")\b",
     re.I,
 )
 
@@ -356,6 +364,8 @@ def language(text):
     words = re.findall(r"[^\W\d_]+", sample.lower())
     if len(words) < 8:
         return ""
-    scores = {code: sum(1 for w in words if w in common) for code, common in _FUNCTION_WORDS.items()}
+    scores = {
+        code: sum(1 for w in words if w in common) for code, common in _FUNCTION_WORDS.items()
+    }
     best = max(scores, key=scores.get)
     return best if scores[best] >= 3 else ""

@@ -162,7 +162,11 @@ def _resolve(form, match, published):
             return _iso(published)
         if form == "weekday":
             wanted = _WEEKDAYS.index(groups["weekday"])
-            back = (published.weekday() - wanted) % 7 or 7
+            # The latest such day on or before publication: a Sunday paper's "on Sunday"
+            # is that day; "last Sunday" is never the day itself.
+            back = (published.weekday() - wanted) % 7
+            if back == 0 and groups.get("last") in ("last", "this past"):
+                back = 7
             return _iso(published - datetime.timedelta(days=back)) + approx
         if form == "ago":
             n = groups["n"]
@@ -176,8 +180,9 @@ def _resolve(form, match, published):
             if unit == "month":
                 return _month(*_shift_month(published.year, published.month, -count)) + approx
             return f"{published.year - count:04d}" + approx
-        if form == "last_week":
-            return _interval(published - 7 * one_day, published - one_day)
+        if form == "last_week":  # the Monday-to-Sunday week before publication's
+            monday = published - datetime.timedelta(days=published.weekday() + 7)
+            return _interval(monday, monday + 6 * one_day)
         if form == "weekend":
             back = (published.weekday() - 6) % 7 or 7
             sunday = published - datetime.timedelta(days=back)
@@ -228,3 +233,55 @@ _REPORTING_RE = re.compile(
     r"\b(?:said|says|say|told(?: \w+)?|announced|reported|stated|added|confirmed|released|"
     r"published|posted|wrote|declared|claimed)\s*,?\s*$"
 )
+
+
+def bounds(edtf):
+    """(first day, last day) of an EDTF value intake writes (a day, month or year, "~"
+    or "?" ignored, an interval of those, "../X" open); None for "" or anything else."""
+    if not edtf:
+        return None
+    first, sep, last = edtf.partition("/")
+    low = _side(first, upper=False) if first != ".." else datetime.date.min
+    high = (
+        _side(last if sep else first, upper=True)
+        if (last if sep else first) != ".."
+        else datetime.date.max
+    )
+    if low is None or high is None:
+        return None
+    return low, high
+
+
+def _side(value, upper):
+    value = value.rstrip("~?")
+    try:
+        parts = [int(p) for p in value.split("-")]
+    except ValueError:
+        return None
+    if len(parts) == 3:
+        return datetime.date(*parts)
+    if len(parts) == 2:
+        year, month = parts
+        return datetime.date(year, month, calendar.monthrange(year, month)[1] if upper else 1)
+    if len(parts) == 1:
+        return datetime.date(parts[0], 12, 31) if upper else datetime.date(parts[0], 1, 1)
+    return None
+
+
+def overlap(first, second):
+    """Whether two EDTF values could be the same time ("" overlaps anything)."""
+    a, b = bounds(first), bounds(second)
+    if a is None or b is None:
+        return True
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def days_in(sentence, published=None):
+    """The days (day and month, the year written or the publication's) `sentence` names,
+    as dates, in order."""
+    days = []
+    for start, _, edtf, _ in find_dates(sentence, published):
+        found = bounds(edtf)
+        if found and found[0] == found[1] and edtf[:10].count("-") == 2:
+            days.append((start, found[0]))
+    return [day for _, day in sorted(days)]

@@ -5,18 +5,20 @@ import dataclasses
 import datetime
 import re
 
-from reports.intake.dates import find_dates
+from reports.intake.dates import days_in, find_dates, overlap
 from reports.intake.gazetteer import GROUP_KINDS, KIND_RE, KIND_WORDS, PLURAL_KIND_WORDS
-from reports.intake.sentences import MAX_SENTENCE, split_sentences
+from reports.intake.sentences import MAX_SENTENCE, paragraph_sentences
 from reports.intake.text import normalise_with_map, original_span
 from reports.intake.wording import (
     BLOCK_RE,
     CLAUSE_RE,
     CUE_RE,
     CUES,
+    DENIAL_RE,
     HEARSAY_RE,
     INTACT_RE,
     LOCATION_RE,
+    NEGATION_RE,
     PASSIVE_RE,
     RELATIVE_RE,
     RESTORATION_RE,
@@ -26,12 +28,16 @@ from reports.intake.wording import (
 
 
 @dataclasses.dataclass
-class Claim:
-    """One proposed claim: a sentence saying a site was damaged.
+class ProposedClaim:
+    """One proposed claim: what an article says happened to one site in one event.
 
-    ``quote == text[start:end]``; ``matched`` is the site's name as written, at
-    ``match_start:match_end`` in the text. ``site_key`` is None for a kind phrase the
-    article's place does not resolve (``kind`` says which kind). ``date`` is EDTF or "".
+    ``quote == text[start:end]`` is the sentence that says it best (dated, in the body
+    rather than the headline, the surest wording); ``quotes`` are the spans of the
+    other sentences saying the same, for the curator. ``matched`` is the site's name
+    as written, at ``match_start:match_end``. ``site_key`` is None for a kind phrase
+    nothing in the article resolves (``kind`` says which kind). ``date`` is EDTF or "".
+    ``stance`` is "supports", or "contradicts" for a denial that it happened (its level
+    is the level of the report it denies).
     """
 
     site_key: str | None
@@ -47,6 +53,13 @@ class Claim:
     match_start: int = 0
     match_end: int = 0
     stance: str = "supports"
+    quotes: tuple = ()
+    headline: bool = False
+    paragraph: int = 0
+
+
+# The name callers used before claims became one per site and event.
+Claim = ProposedClaim
 
 
 @dataclasses.dataclass
@@ -59,19 +72,32 @@ class _Mention:
     candidates: tuple = ()
 
 
+IMAGE_RE = re.compile(
+    r"\b(?:images?|imagery|satellite|pictures?|photographs?|photos?|footage|scenes?)\b", re.I
+)
+
+
 def extract(text, gazetteer, published=None, places=None, language=None):
-    """The claims in `text`, in order: one per (sentence, site).
+    """The claims in `text`, in order of their first sentence: one per site and event.
 
     ``published`` (a date) resolves relative dates; ``places`` (place keys) says where
     the article is about; without it, the places are those named in the text plus the
-    places of the sites it names.
+    places of the sites it names. ``language``: an article not in English gives none
+    (the wording read here is English's).
+
+    Each sentence is read for sites and damage words; a sentence without date words
+    takes the date of the story its paragraph is telling ("Fighters also razed …"); a
+    sentence about images dated A and B gives the interval A/B. Then the sentences
+    about one site are one claim per event (sentences whose dates cannot overlap are
+    different events), led by the surest one.
 
     Confidence, from 0 to 1: it starts at 0.5; +0.2 for a site named in full (+0.1 for a
     core name licensed by a kind word, +0 for a kind phrase resolved by place); +0.1 for
     a strong verb (one implying destruction); +0.1 when the sentence dates it; +0.05 for
     the active voice; −0.15 for hearsay ("reportedly", "according to", "claimed");
-    −0.05 for each further site in the sentence (at most −0.15). A kind phrase left
-    unresolved gets at most 0.3. The result is clamped to [0.05, 0.95].
+    −0.05 for each further site in the sentence (at most −0.15); +0.05 for each further
+    sentence saying it (at most +0.1). A kind phrase left unresolved gets at most 0.3.
+    The result is clamped to [0.05, 0.95].
     """
     if isinstance(published, datetime.datetime):
         published = published.date()
@@ -109,10 +135,12 @@ def extract(text, gazetteer, published=None, places=None, language=None):
     else:
         article_places = set(places)
 
-    claims = []
-    sentences = split_sentences(text)
+    readings = []
+    paragraphs = paragraph_sentences(text)
+    story = _Story(text, published)
     name_i = kind_i = 0
-    for s_start, s_end in sentences:
+    for number, (paragraph, s_start, s_end) in enumerate(paragraphs):
+        story.enter(paragraph, s_start, s_end)
         sentence_names = []
         while name_i < len(names) and names[name_i][0] < s_start:
             name_i += 1
@@ -127,12 +155,9 @@ def extract(text, gazetteer, published=None, places=None, language=None):
         while j < len(kinds) and kinds[j][1] <= s_end:
             sentence_kinds.append(kinds[j])
             j += 1
-        if not sentence_names and not sentence_kinds:
-            continue
-        if s_end - s_start > MAX_SENTENCE:
-            continue  # a run of words with no full stop is no sentence to quote
-        claims.extend(
-            _sentence_claims(
+        if (sentence_names or sentence_kinds or story.topic) and s_end - s_start <= MAX_SENTENCE:
+            # (Longer is a run of words with no full stop: no sentence to quote.)
+            found = _sentence_claims(
                 text,
                 s_start,
                 s_end,
@@ -141,9 +166,150 @@ def extract(text, gazetteer, published=None, places=None, language=None):
                 gazetteer,
                 article_places,
                 published,
+                story,
+            )
+            for claim in found:
+                claim.headline = paragraph == 0 and len(paragraphs) > 1 and number == 0
+                claim.paragraph = paragraph
+            readings.extend(found)
+        story.leave()
+    # A satellite report's findings are dated by the images it compares, wherever in
+    # it they are told.
+    images = sorted(set(story.image_days))
+    if len(images) >= 2:
+        interval = _interval(images[-2], images[-1])
+        for claim in readings:
+            if not claim.date and not BACKGROUND_RE.search(claim.quote.lower()):
+                claim.date = interval
+                claim.reason += f"; dated by the images of {interval}"
+    return _one_per_event(_resolve_kinds(readings, gazetteer))
+
+
+class _Story:
+    """The date a paragraph's story is at, carried from sentence to sentence, and the
+    days of the images the article describes."""
+
+    def __init__(self, text, published):
+        self.text, self.published = text, published
+        self.paragraph, self.date, self.words = None, "", ""
+        self.image_days = []
+        # The monument the paragraph is about ("Dura-Europos." as a heading, then "Images
+        # show the walled area covered in looting pits"): (site index, kind, words).
+        self.topic, self.heading = None, False
+
+    def enter(self, paragraph, start, end):
+        sentence = self.text[start:end]
+        if paragraph != self.paragraph:
+            if not self.heading:
+                self.topic = None
+            self.paragraph, self.date, self.words = paragraph, "", ""
+            self.heading = len(sentence) <= 60 and not sentence.rstrip(".").count(".")
+        else:
+            self.heading = False
+        self.sentence_dates = find_dates(sentence, self.published)
+        if IMAGE_RE.search(sentence):
+            self.image_days.extend(days_in(sentence, self.published))
+
+    def leave(self):
+        resolved = [d for d in self.sentence_dates if d[2]]
+        if resolved:
+            self.date, self.words = resolved[-1][2], resolved[-1][3]
+
+    def image_interval(self, sentence):
+        """For a sentence about images: "between images of A and B" → A/B; one image
+        day D after an earlier image day C of the article → C/D."""
+        if not IMAGE_RE.search(sentence):
+            return ""
+        days = days_in(sentence, self.published)
+        if len(days) >= 2:
+            return _interval(min(days), max(days))
+        if len(days) == 1:
+            earlier = [d for d in self.image_days if d < days[0]]
+            if earlier:
+                return _interval(max(earlier), days[0])
+        return ""
+
+
+def _interval(first, last):
+    return first.isoformat() if first == last else f"{first.isoformat()}/{last.isoformat()}"
+
+
+def _resolve_kinds(readings, gazetteer):
+    """A kind phrase ("the temple", "a shrine") nothing resolved by place: the named site
+    of that kind the article speaks of (when there is one) is what it means; when the
+    article names several, or names other sites in the same sentence, it is dropped
+    (it is one of those); otherwise it stays, for the curator to say which site."""
+    named = {}
+    for claim in readings:
+        if claim.site_key:
+            named.setdefault(claim.kind, set()).add(claim.site_key)
+    by_sentence = {}
+    for claim in readings:
+        by_sentence.setdefault(claim.start, []).append(claim)
+    kept = []
+    for claim in readings:
+        if claim.site_key is not None:
+            kept.append(claim)
+            continue
+        same_kind = named.get(claim.kind, set())
+        if len(same_kind) == 1:
+            claim.site_key = next(iter(same_kind))
+            claim.reason += "; the kind phrase stands for the site the article names"
+            kept.append(claim)
+        elif not same_kind and not any(c.site_key for c in by_sentence[claim.start]):
+            kept.append(claim)
+    return kept
+
+
+_STRENGTH = {"destroyed": 5, "severe": 4, "moderate": 3, "slight": 2, "none": 1, "unknown": 0}
+
+
+def _one_per_event(readings):
+    """The sentences about one site (and stance) as one claim per event: sentences whose
+    dates could be the same time are one event. The lead is the surest sentence: dated,
+    in the body, most confident."""
+    groups = []
+    for claim in readings:
+        identity = (claim.site_key or f"kind:{claim.kind}", claim.stance)
+        for group in groups:
+            if group[0] == identity and all(overlap(claim.date, c.date) for c in group[1]):
+                group[1].append(claim)
+                break
+        else:
+            groups.append((identity, [claim]))
+    results = []
+    for _, members in groups:
+        lead = max(members, key=lambda c: (bool(c.date), not c.headline, c.confidence))
+        level = lead.level
+        if level == "unknown":
+            known = [c.level for c in members if c.level != "unknown" and not c.headline]
+            level = known[0] if known else level
+        others = tuple((c.start, c.end) for c in members if c is not lead)
+        results.append(
+            dataclasses.replace(
+                lead,
+                level=level,
+                quotes=tuple(dict.fromkeys(o for o in others if o != (lead.start, lead.end))),
+                confidence=round(min(0.95, lead.confidence + min(0.1, 0.05 * len(others))), 2),
             )
         )
-    return claims
+    # A denial's level and date are those of the report it denies, when the article
+    # gives it.
+    for claim in results:
+        if claim.stance != "contradicts":
+            continue
+        reports = [
+            c
+            for c in results
+            if c.stance == "supports"
+            and c.site_key == claim.site_key
+            and c.level != "none"
+            and overlap(c.date, claim.date)
+        ]
+        if reports:
+            claim.level = reports[0].level
+            claim.date = claim.date or reports[0].date
+    return sorted(results, key=lambda c: c.start)
 
 
 def _choose(refs, gazetteer, places, kinds_here, allow_core):
@@ -171,13 +337,14 @@ def _choose(refs, gazetteer, places, kinds_here, allow_core):
     return chosen
 
 
-def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, published):
+def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, published, story):
     sentence = text[s_start:s_end]
     lowered = sentence.lower().replace("’", "'").replace("‘", "'")
     if sentence.rstrip().rstrip("\"”’'").endswith("?"):
         return []
     if SENTENCE_BLOCK_RE.search(lowered):
         return []
+    denial = DENIAL_RE.search(lowered)
 
     kinds_here = set()
     for _, _, kind_tuple, _ in kinds:
@@ -230,6 +397,25 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
     # A city is claimed only when nothing more precise is in the sentence.
     if any(m.site is None or not gazetteer.is_place(m.site) for m in mentions):
         mentions = [m for m in mentions if m.site is None or not gazetteer.is_place(m.site)]
+    named = {m.site for m in mentions if m.how in ("name", "core") and m.site is not None}
+    if len(named) == 1:
+        only = next(m for m in mentions if m.site in named)
+        story.topic = (only.site, only.kind, text[only.start : only.end])
+    elif named:
+        story.topic = None
+    if (
+        not names
+        and not kinds
+        and story.topic
+        and re.match(
+            r"\W*(?:it|its|the (?:site|building|structure|monument|walled area|complex|whole)|"
+            r"images?|imagery|satellite|pictures|photographs|footage)\b",
+            lowered,
+        )
+    ):
+        # No site named: the paragraph's monument, when the sentence speaks of it.
+        site, kind, _ = story.topic
+        mentions = [_Mention(s_start, s_start, site, kind, "topic")]
     if not mentions:
         return []
 
@@ -241,11 +427,19 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
         before = lowered[: match.start()]
         stretch = re.split(r"[,;:()\"“”]", before)[-1]
         window = " ".join(stretch.split()[-8:])
-        blocked = bool(BLOCK_RE.search(window)) if window else False
-        level = adjust_level(level, before)
-        cues.append((match.start(), match.end(), not blocked, level, label))
+        if denial and denial.start() < match.start():
+            window = " ".join(lowered[denial.end() : match.start()].split()[-8:])
+        blocks = BLOCK_RE.findall(window) if window else []
+        if blocks and all(NEGATION_RE.fullmatch(b.strip()) for b in blocks) and not denial:
+            # "was not damaged": the site was found unharmed.
+            cues.append((match.start(), match.end(), True, "none", f"not {label}"))
+            continue
+        level = adjust_level(level, before, lowered[match.end() :])
+        cues.append((match.start(), match.end(), not blocks, level, label))
     for match in INTACT_RE.finditer(lowered):
-        cues.append((match.start(), match.end(), False, "none", "intact"))
+        window = " ".join(re.split(r"[,;:()\"“”]", lowered[: match.start()])[-1].split()[-6:])
+        modal = BLOCK_RE.search(window) and not NEGATION_RE.search(window)
+        cues.append((match.start(), match.end(), not modal, "none", "intact"))
     if not any(c[2] for c in cues):
         return []
     # Several cities and nothing else ("Nimrud, south of Mosul"): the one nearest a
@@ -262,7 +456,8 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
         return bisect.bisect_right(clause_breaks, position)
 
     restoration_clauses = {clause_of(m.start()) for m in RESTORATION_RE.finditer(lowered)}
-    dates = find_dates(sentence, published)
+    dates = story.sentence_dates
+    images = story.image_interval(sentence)
     hearsay = bool(HEARSAY_RE.search(lowered))
 
     results = []
@@ -293,20 +488,36 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
         if _behind_relative_clause(mention, mentions, nearest, s_start, lowered):
             continue
         identity = mention.site if mention.site is not None else ("kind", mention.kind)
-        if identity in seen:
+        # A denial contradicts what comes after it ("officials denied that the citadel
+        # had been hit"); "denied reports that …" also tells the report.
+        denied = bool(denial) and rel_start > denial.start() and nearest[3] != "none"
+        stances = ["contradicts"] if denied else ["supports"]
+        if denied and re.match(r"den\w+ (?:the |earlier )?reports?\b", lowered[denial.start() :]):
+            stances = ["supports", "contradicts"]
+        if (identity, stances[0]) in seen:
             continue
-        seen.add(identity)
+        seen.add((identity, stances[0]))
 
         date, date_words = "", ""
-        if dates:
+        relative = [d for d in dates if d[2] and not _ABSOLUTE_RE.search(d[3])]
+        if images and not relative:
+            date, date_words = images, "the images' dates"
+        elif dates:
             chosen_date = min(
                 dates,
                 key=lambda d: min(abs(d[0] - nearest[1]), abs(nearest[0] - d[1])),
             )
             date, date_words = chosen_date[2], chosen_date[3]
+        elif story.date and not BACKGROUND_RE.search(lowered):
+            date, date_words = story.date, f"{story.words}, earlier in the paragraph"
+        is_place = mention.site is not None and gazetteer.is_place(mention.site)
+        if is_place and not _attached(lowered, rel_start, rel_end, nearest):
+            continue  # the city named in a sentence about something else in it
+        if nearest[3] == "none" and (is_place or mention.how == "kind"):
+            continue  # only a named monument is found unharmed
 
         confidence = 0.5
-        confidence += {"name": 0.2, "core": 0.1, "kind": 0.0}[mention.how]
+        confidence += {"name": 0.2, "core": 0.1, "kind": 0.0, "topic": -0.1}[mention.how]
         if nearest[3] == "destroyed":
             confidence += 0.1
         if date:
@@ -339,23 +550,46 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
             reason += "; hearsay"
         if passive:
             reason += "; passive"
-        results.append(
-            Claim(
-                site_key=site_key,
-                matched=text[mention.start : mention.end],
-                quote=sentence,
-                start=s_start,
-                end=s_end,
-                level=nearest[3],
-                date=date,
-                confidence=confidence,
-                reason=reason,
-                kind=mention.kind,
-                match_start=mention.start,
-                match_end=mention.end,
+        if mention.how == "topic":
+            reason += f"; the site the paragraph is about ({story.topic[2]})"
+        for stance in stances:
+            results.append(
+                ProposedClaim(
+                    site_key=site_key,
+                    matched=story.topic[2]
+                    if mention.how == "topic"
+                    else text[mention.start : mention.end],
+                    quote=sentence,
+                    start=s_start,
+                    end=s_end,
+                    level=nearest[3],
+                    date=date,
+                    confidence=confidence,
+                    reason=reason,
+                    kind=mention.kind,
+                    match_start=mention.start,
+                    match_end=mention.end,
+                    stance=stance,
+                )
             )
-        )
     return results
+
+
+_ABSOLUTE_RE = re.compile(r"(?:19|20)\d\d")
+# Past damage told as background: not the story the paragraph is telling.
+BACKGROUND_RE = re.compile(
+    r"\b(?:had (?:been |already )?|earlier|previously|in the past|once|before the war|"
+    r"years? ago|last year|first occupation)\b"
+)
+
+
+def _attached(lowered, rel_start, rel_end, cue):
+    """Whether a damage word is said of the city itself: next to its name, in the same
+    stretch of words ("Nimrud was bulldozed", "the destruction of old Aleppo")."""
+    if cue[3] == "unknown" and cue[4] in ("shelled", "bombed", "hit"):
+        return False  # shelling a city is war, not damage to its heritage
+    between = lowered[cue[1] : rel_start] if cue[1] <= rel_start else lowered[rel_end : cue[0]]
+    return len(between.split()) <= 5 and not re.search(r"[,;:()]", between)
 
 
 def _behind_relative_clause(mention, mentions, cue, s_start, lowered):

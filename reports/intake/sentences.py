@@ -127,3 +127,26 @@ def split_sentences(text):
             offset = start + (len(chunk) - len(chunk.lstrip()))
             result.append((offset, offset + len(stripped)))
     return result
+
+
+def paragraph_sentences(text):
+    """[(paragraph number, start, end)] of each sentence of `text`."""
+    result = []
+    number = 0
+    for begin, end in _paragraphs(text):
+        spans = []
+        start = begin
+        for match in _BOUNDARY_RE.finditer(text, begin, end):
+            spans.append((start, match.end()))
+            start = match.end()
+        spans.append((start, end))
+        found = False
+        for s_start, s_end in spans:
+            chunk = text[s_start:s_end]
+            stripped = chunk.strip()
+            if stripped:
+                offset = s_start + (len(chunk) - len(chunk.lstrip()))
+                result.append((number, offset, offset + len(stripped)))
+                found = True
+        number += found
+    return result

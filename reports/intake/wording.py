@@ -17,18 +17,39 @@ CUES = [
     (r"obliterat\w*|wiped out", "destroyed", "obliterated"),
     (r"smash\w*", "destroyed", "smashed"),
     (r"toppl\w*", "destroyed", "toppled"),
-    (r"t(?:orn|ore|earing) down|pulled down|brought down", "destroyed", "torn down"),
+    (
+        r"t(?:orn|ore|earing) down|pulled down|br(?:ought|ing|inging|ings) down",
+        "destroyed",
+        "torn down",
+    ),
     (r"(?:in|into) pieces|shattered", "destroyed", "in pieces"),
+    (
+        r"left (?:\w+ ){0,2}in ruins?|(?:heap|pile|mound) of (?:stones|rubble)|no longer exists?"
+        r"|only (?:the |its )?foundations (?:remain|are left|still stand)|(?:has|have) gone\b"
+        r"|only (?:a few|two|three|a handful) of (?:its|the) (?:\w+ )?columns (?:still )?stand"
+        r"|wreck\w*",
+        "destroyed",
+        "left in ruins",
+    ),
+    (r"cav(?:ed|ing) in", "severe", "caved in"),
+    (r"hacked (?:away|off)|beheaded|decapitated", "moderate", "hacked away"),
+    (
+        r"(?:looting|illegal|illicit) (?:pits?|holes?|dig\w*|excavations?)|pitted with"
+        r"|(?:thieves|looters) (?:had )?dug|dug (?:by|into)",
+        "unknown",
+        "looting pits",
+    ),
     (r"gutted|collaps\w*", "severe", "collapsed"),
     (r"torch(?:ed|ing)|set (?:on )?fire|set ablaze|burn(?:ed|t|ing)", "severe", "burned"),
-    (r"damag\w*", "moderate", "damaged"),
+    (r"damag\w*", "unknown", "damaged"),
     (r"defac\w*|vandali[sz]\w*|desecrat\w*", "moderate", "defaced"),
     (r"detonat\w*", "unknown", "detonated"),
     (r"loot\w*|plunder\w*|pillag\w*|ransack\w*", "unknown", "looted"),
     (r"shell(?:ed|ing)", "unknown", "shelled"),
     (r"bomb(?:ed|ing)|air ?strikes? (?:hit|struck)", "unknown", "bombed"),
     (
-        r"hit by (?:\w+ ){0,2}(?:shells?|rockets?|mortars?|air ?strikes?|missiles?)",
+        r"hit by (?:\w+ ){0,2}(?:shells?|rockets?|mortars?|air ?strikes?|missiles?|barrel bombs?)"
+        r"|(?:had|has|have|was|were|been) (?:\w+ )?(?:hit|struck)|hitting",
         "unknown",
         "hit",
     ),
@@ -51,18 +72,25 @@ BLOCK_RE = re.compile(
     r"cannot|won't|not|never|no|nor|without|threat\w*|vow\w*|plan\w*|intend\w*|want\w*|"
     r"tr(?:y|ies|ied|ying) to|"
     r"attempt\w* to|going to|about to|fear\w*|risk\w*|danger|warn\w*|prevent\w*|avert\w*|"
-    r"fail\w*|unless|if|whether|den(?:y|ied|ies)|aim\w* to|sought to|seek\w* to|ready to|"
+    r"fail\w*|unless|if|whether|den(?:y|ied|ies|ying)|aim\w* to|sought to|seek\w* to|ready to|"
     r"prepar\w* to|prepar\w* for|pledg\w*|promis\w*|possibl[ey]|potential\w*|rigg\w*|"
     r"escaped|avoid\w*|spared)\b|n't\b"
 )
+# Words saying a site was found unharmed (proposed as level "none"). "Still stands" and
+# "survived" are left out: they mostly set off what was lost ("only the gate still
+# stands").
 INTACT_RE = re.compile(
-    r"\b(?:intact|unharmed|undamaged|untouched|spared|still stand\w*|survived|unscathed|"
-    r"no (?:\w+ )?damage|in good condition|escaped)\b"
+    r"\b(?:intact|unharmed|undamaged|untouched|unscathed|no (?:\w+ )?damage|in good condition"
+    r"|no (?:visible )?change|unchanged)\b(?! (?:when|until|before)\b)"
 )
 SENTENCE_BLOCK_RE = re.compile(
-    r"\b(?:den(?:y|ied|ies|ial)|untrue|false|fake|hoax|baseless|unfounded)\b"
+    r"\b(?:untrue|false|fake|hoax|baseless|unfounded|responsib\w+|blam\w+|accus\w+)\b"
     r"|^[\s\"“'‘]*(?:if|unless|should)\b"
 )
+# A denial that damage happened: proposed as a citation that contradicts it.
+DENIAL_RE = re.compile(r"\bden(?:y|ied|ies|ying|ial)\b")
+# Negation alone (no modal, threat or fear): "was not damaged" says the site is unharmed.
+NEGATION_RE = re.compile(r"\b(?:not|never|no|without)\b|n't\b")
 RESTORATION_RE = re.compile(
     r"\b(?:restor\w*|reconstruct\w*|rebuil\w*|repair\w*|renovat\w*|reopen\w*|replica\w*|"
     r"re-?erect\w*|reassembl\w*|conserv\w*|cop(?:y|ies))\b"
@@ -81,10 +109,45 @@ RELATIVE_RE = re.compile(r"\b(?:which|that|who|where|whose|when)\b")
 CLAUSE_RE = re.compile(r";|\b(?:but|while|whilst|whereas|although|though|however|yet|meanwhile)\b")
 
 
-def adjust_level(level, before):
-    if level not in ("destroyed", "moderate"):
+# What was lost was inside the building: a museum whose statues were smashed stands.
+CONTENTS_RE = re.compile(
+    r"^\W*(?:\w+\W+){0,3}?(?:statues?|busts?|reliefs?|artefacts?|artifacts?|objects?|cases|"
+    r"collections?|books|manuscripts|mosaics|sculptures?|exhibits?|faces|heads)\b"
+)
+# A part of the monument: "a section of the outer wall", "several columns".
+PART_RE = re.compile(
+    r"\b(?:a (?:section|part|portion|stretch|corner) of|parts? of|some of|several|a few|"
+    r"one of|two of|three of|a number of)\s+(?:\w+\s+){0,7}$"
+)
+AFTER_PART_RE = re.compile(
+    r"^\W*(?:a (?:section|stretch|corner|portion|small part) of|several|a few|some of|one of)\b"
+)
+PERCENT_RE = re.compile(r"\b(\d{1,3}) ?(?:per ?cent|%)")
+
+
+def adjust_level(level, before, after=""):
+    """The level a damage word implies, given the words before it (and after it: what
+    was damaged)."""
+    if level not in ("destroyed", "moderate", "unknown"):
         return level
+    if level == "destroyed" and CONTENTS_RE.search(after):
+        return "severe"
+    percent = PERCENT_RE.search(before[-60:] + " " + after[:40])
+    if level == "destroyed" and percent:
+        share = int(percent.group(1))
+        return "destroyed" if share >= 90 else "severe" if share >= 40 else "moderate"
+    if level == "destroyed" and (
+        PART_RE.search(" ".join(before.split()[-8:]) + " ") or AFTER_PART_RE.search(after)
+    ):
+        return "moderate"
     tail = " ".join(before.split()[-3:])
+    if level == "unknown":
+        # Only "damaged" and "damage" take a degree: "heavily damaged", "minor damage".
+        if SLIGHT_RE.search(tail):
+            return "slight"
+        if SEVERE_RE.search(tail):
+            return "severe"
+        return level
     if TOTAL_RE.search(tail):
         return "destroyed"
     if SLIGHT_RE.search(tail):
