@@ -22,6 +22,7 @@ from reports.models import (
     ClaimStatus,
     Source,
     Stance,
+    article_values,
     site_gazetteer,
 )
 
@@ -109,7 +110,7 @@ class ClaimReviewForm(forms.ModelForm):
 
     class Meta:
         model = Claim
-        fields = ["site", "level", "date"]
+        fields = ["site", "stance", "level", "date"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -122,6 +123,10 @@ class ClaimReviewForm(forms.ModelForm):
             choices.append((event.pk, f"{event.summary} · {event.date} · "
                                       f"{event.get_state_display().lower()} · {note}"))  # fmt: skip
         self.fields["event"].choices = choices
+        self.fields["stance"].required = False  # left out, it stays as read
+
+    def clean_stance(self):
+        return self.cleaned_data.get("stance") or self.instance.stance
 
 
 def marked_text(text, claims):
@@ -156,8 +161,10 @@ def marked_text(text, claims):
 
 class SourceForm(RecordForm):
     """A source, or an article brought in: its text pasted (HTML is reduced to its words)
-    or uploaded as a .txt, .md or .html file, which also fills in the title, date and URL
-    where the text gives them."""
+    or uploaded as a .txt, .md or .html file. Either way the article is read as `manage.py
+    ingest` reads it (Source.objects.bring_in): what it says of itself (title, date,
+    publisher, authors, language, URL) fills the fields left empty, and an article
+    already held is refused."""
 
     article_file = forms.FileField(
         required=False,
@@ -172,10 +179,19 @@ class SourceForm(RecordForm):
             "archived_url", "accessed", "note", "text",
         ]  # fmt: skip
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "title" in self.fields and not self.instance.pk:
+            self.fields["title"].required = False  # the article's own, when it has one
+            self.fields["title"].help_text = "Left empty, the article's headline."
+
     def clean(self):
         cleaned = super().clean()
         upload, text = cleaned.get("article_file"), cleaned.get("text", "")
-        if not upload and not ("<" in text and ">" in text):
+        pasted_html = "<" in text and ">" in text
+        if not upload and not pasted_html and (self.instance.pk or not text.strip()):
+            if not self.instance.pk and not cleaned.get("title"):
+                self.add_error("title", "Give the source a title.")
             return cleaned
         try:
             if upload:
@@ -185,13 +201,13 @@ class SourceForm(RecordForm):
             self.add_error("article_file" if upload else "text", str(error))
             return cleaned
         cleaned["text"] = article.text
-        for field in ("title", "published", "url"):
-            if not cleaned.get(field) and getattr(article, field):
-                cleaned[field] = getattr(article, field)
+        for field, value in article_values(article).items():
+            if field != "text" and not cleaned.get(field) and value:
+                cleaned[field] = value
                 self.errors.pop(field, None)
-        held = Source.objects.matching_article(article).exclude(pk=self.instance.pk).first()
-        if held:
-            raise ValidationError(f"This article is already held, as source {held.pk}: “{held}”.")
+        if not cleaned.get("title"):
+            self.add_error("title", "Give the source a title: the article has no headline.")
+        Source.objects.refuse_held(article, exclude=self.instance.pk)
         return cleaned
 
 

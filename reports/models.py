@@ -57,6 +57,29 @@ class SourceQuerySet(models.QuerySet):
             same |= Q(url=article.url)
         return self.filter(same)
 
+    def refuse_held(self, article, exclude=None):
+        """The one duplicate check of every way in (admin upload or paste, `manage.py
+        ingest`): a ValidationError naming the source that is this article already."""
+        held = self.matching_article(article).exclude(pk=exclude).first()
+        if held:
+            raise ValidationError(
+                f"This article is already held, as source {held.pk}: “{held}”.",
+                code="article_held",
+            )
+
+    @transaction.atomic
+    def bring_in(self, article, gazetteer=None, **given):
+        """A new source from an article, its claims proposed: the fields the article
+        gives (title, date, publisher, authors, language, URL) unless `given` says
+        otherwise, checked as a form would check them. All or nothing."""
+        self.refuse_held(article)
+        values = article_values(article) | {k: v for k, v in given.items() if v}
+        source = Source(**values)
+        source.full_clean()
+        source.save()
+        source.propose_claims(gazetteer)
+        return source
+
     def public(self):
         """The sources the public sees: those a published event cites with reviewed
         evidence. A source nobody cites yet, or cited only by drafts and proposals, is
@@ -64,6 +87,19 @@ class SourceQuerySet(models.QuerySet):
         return self.filter(
             models.Exists(Citation.objects.public().filter(source=models.OuterRef("pk")))
         )
+
+
+def article_values(article):
+    """A source's fields as an article read by reports.articles gives them."""
+    return {
+        "title": article.title,
+        "published": article.published,
+        "url": article.url,
+        "publisher": article.publisher,
+        "authors": "; ".join(article.authors)[:500],
+        "language": article.language,
+        "text": article.text,
+    }
 
 
 class Source(Versioned):
@@ -129,10 +165,22 @@ class Source(Versioned):
         self.url = self.url.strip()
         self.published_lower = edtf_bounds(self.published)[0] if self.published else None
         self.fingerprint = text_fingerprint(self.text) if self.text.strip() else ""
+        read_as = getattr(self, "_read_as", None)
         super().save(*args, **kwargs)
+        self._read_as = (self.text, self.published, self.url, self.language)
+        if read_as is not None and read_as != self._read_as:
+            self.reread_claims()
         # Grades depend on each supporting source's kind and publisher.
         cited = Citation.objects.filter(source=self).values("event_id")
         DamageEvent.objects.filter(pk__in=cited).refresh_verification()
+
+    @classmethod
+    def from_db(cls, db, field_names, values, *args, **kwargs):
+        source = super().from_db(db, field_names, values, *args, **kwargs)
+        # What the claims were read from: a change to any of it reads them again.
+        if {"text", "published", "url", "language"} <= set(field_names):
+            source._read_as = (source.text, source.published, source.url, source.language)
+        return source
 
     def get_absolute_url(self):
         return reverse("reports:source-detail", args=[self.pk])
@@ -155,33 +203,52 @@ class Source(Versioned):
 
     def propose_claims(self, gazetteer=None):
         """Read the text for damage claims and store each as a proposal for curators to
-        review; returns them. Pass a gazetteer when reading many sources in a row."""
+        review; returns the new ones. Pass a gazetteer when reading many sources in a
+        row. A claim a curator has already reviewed (the same site, stance and sentence)
+        is not proposed again."""
+        from reports.articles import publication_day
         from reports.intake import extract
 
         gazetteer = gazetteer or site_gazetteer()
-        published = None
-        if self.published:
-            lower, upper = edtf_bounds(self.published)
-            published = lower if lower == upper else None  # "on Sunday" needs the day
         site_ids = dict(Site.objects.values_list("slug", "pk"))
-        claims = [
-            Claim(
-                source=self,
-                site_id=site_ids.get(found.site_key),
-                matched=found.matched[:200],
-                quote=found.quote,
-                start=found.start,
-                end=found.end,
-                level=found.level,
-                date=found.date,
-                confidence=round(found.confidence, 2),
-                reason=found.reason[:300],
+        reviewed = set(
+            self.claims.exclude(status=ClaimStatus.PROPOSED).values_list(
+                "site_id", "stance", "start", "end"
             )
-            for found in extract(self.text, gazetteer, published=published)
-        ]
+        )
+        found = extract(
+            self.text,
+            gazetteer,
+            published=publication_day(self.published),  # "on Sunday" needs the day
+            language=self.language.split("-")[0].lower() or None,
+        )
+        claims = []
+        for proposed in found:
+            claim = Claim(
+                source=self,
+                site_id=site_ids.get(proposed.site_key),
+                matched=proposed.matched[:200],
+                quote=proposed.quote,
+                start=proposed.start,
+                end=proposed.end,
+                level=proposed.level,
+                date=proposed.date,
+                stance=proposed.stance,
+                further_quotes=[list(span) for span in proposed.quotes],
+                confidence=round(proposed.confidence, 2),
+                reason=proposed.reason[:300],
+            )
+            if (claim.site_id, claim.stance, claim.start, claim.end) not in reviewed:
+                claims.append(claim)
         for claim in claims:
             claim.save()
         return claims
+
+    def reread_claims(self, gazetteer=None):
+        """Its unreviewed claims read again from the text as it now is (a corrected
+        date, text or URL changes what it says); reviewed ones stay as they are."""
+        self.claims.filter(status=ClaimStatus.PROPOSED).delete()
+        return self.propose_claims(gazetteer) if self.text.strip() else []
 
     @property
     def publisher_key(self):
@@ -481,6 +548,17 @@ class Claim(models.Model):
     date = EDTFField(blank=True, help_text="The date the wording implies, in EDTF.")
     confidence = models.FloatField(default=0.5)
     reason = models.CharField(max_length=300, blank=True)
+    stance = models.CharField(
+        max_length=20,
+        choices=Stance,
+        default=Stance.SUPPORTS,
+        help_text="“Contradicts” for a denial that the damage happened.",
+    )
+    further_quotes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="[start, end] of the text's other sentences saying the same.",
+    )
     status = models.CharField(
         max_length=20, choices=ClaimStatus, default=ClaimStatus.PROPOSED, db_index=True
     )
@@ -501,6 +579,12 @@ class Claim(models.Model):
 
     def __str__(self):
         return f"{self.site or self.matched}: {self.quote[:80]}"
+
+    @property
+    def further_quote_texts(self):
+        """The other sentences of the text saying the same, as the text now has them."""
+        text = self.source.text
+        return [text[start:end] for start, end in self.further_quotes if end <= len(text)]
 
     def implied_date(self):
         """The claim's date; undated, damage happened at the latest when the source
@@ -541,6 +625,10 @@ class Claim(models.Model):
             )
         if event is not None and event.site_id != self.site_id:
             raise ValidationError({"event": "That event is of another site than the claim's."})
+        if event is None and self.stance == Stance.CONTRADICTS:
+            raise ValidationError(
+                {"event": "A denial is evidence against an event: choose the event it denies."}
+            )
         if event is None:
             date = self.implied_date()
             if not date:
@@ -560,7 +648,7 @@ class Claim(models.Model):
             source=self.source,
             quote=self.quote,
             locator=f"characters {self.start}–{self.end}",
-            stance=Stance.SUPPORTS,
+            stance=self.stance,
             claimed_level=self.level,
             claimed_date=self.date,
             note="Proposed by the register's reading of the text; accepted by a curator.",

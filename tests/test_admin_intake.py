@@ -70,8 +70,8 @@ def test_the_same_article_twice_is_refused(editor_client):
 def review(client, source, claim, action, reason="", **fields):
     data = {"claim": claim.pk, action: action.title(), "reason": reason}
     data |= {f"claim-{claim.pk}-{k}": v for k, v in
-             ({"site": claim.site.slug if claim.site else "", "level": claim.level,
-               "date": claim.date} | fields).items()}  # fmt: skip
+             ({"site": claim.site.slug if claim.site else "", "stance": claim.stance,
+               "level": claim.level, "date": claim.date} | fields).items()}  # fmt: skip
     return client.post(reverse("admin:reports_source_claims", args=[source.pk]), data)
 
 
@@ -161,3 +161,38 @@ def test_accepting_a_claim_whose_text_changed_says_why_rather_than_failing(edito
     response = review(editor_client, source, claim, "accept")
     assert response.status_code == 200
     assert "text has changed" in response.content.decode()
+
+
+PLAIN = (
+    "Arch destroyed in Palmyra\n\nBy Nour Khalil, The Levant Courier, 5 October 2015\n\n"
+    "Islamic State militants blew up the Monumental Arch in Palmyra on Sunday, a monitor said."
+)
+
+
+def test_pasted_text_needs_no_title_and_is_read_as_an_uploaded_file_is(editor_client):
+    editor_client.post(ADD_URL, source_form(publisher="", text=PLAIN))
+
+    def fields(source):
+        return (source.published, source.publisher, source.authors, source.text,
+                [(c.site_id, c.level, c.date) for c in source.claims.all()])  # fmt: skip
+
+    pasted = fields(Source.objects.get(title="Arch destroyed in Palmyra"))
+    Source.objects.filter(title="Arch destroyed in Palmyra").delete()
+    upload = SimpleUploadedFile("arch.txt", PLAIN.encode(), content_type="text/plain")
+    editor_client.post(ADD_URL, source_form(publisher="", article_file=upload))
+    uploaded = fields(Source.objects.get(title="Arch destroyed in Palmyra"))
+    assert uploaded == pasted
+    assert uploaded[:3] == ("2015-10-05", "The Levant Courier", "Nour Khalil")
+    assert len(uploaded[4]) == 1
+
+
+def test_the_same_text_pasted_twice_is_refused(editor_client):
+    editor_client.post(ADD_URL, source_form(text=PLAIN))
+    response = editor_client.post(ADD_URL, source_form(text=PLAIN.replace("\n\n", "\n \n")))
+    assert "already held" in str(response.context["adminform"].form.errors)
+    assert Source.objects.filter(title="Arch destroyed in Palmyra").count() == 1
+
+
+def test_a_pasted_text_with_no_headline_asks_for_a_title(editor_client):
+    response = editor_client.post(ADD_URL, source_form(text="x" * 300))
+    assert "Give the source a title" in str(response.context["adminform"].form.errors)

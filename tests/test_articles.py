@@ -71,3 +71,112 @@ def test_what_is_not_an_article_is_refused_with_a_reason(data, name, message):
 def test_the_same_text_twice_has_the_same_fingerprint():
     assert text_fingerprint(BODY) == text_fingerprint("  " + BODY.upper().replace(" ", "\n  "))
     assert text_fingerprint(BODY) != text_fingerprint(BODY + " Later.")
+
+
+@pytest.mark.parametrize(
+    ("head", "published"),
+    [
+        ("The Levant Courier, 12 May 2016", "2016-05-12"),
+        ("Published: Tue 14 Jun 2016 09.12 BST", "2016-06-14"),
+        ("Jun. 14, 2016 | 9:12 AM", "2016-06-14"),
+        ("Updated 2016-06-14T08:12Z", "2016-06-14"),
+        ("By Leila Haddad, The Desert Ledger, 6 March 2017", "2017-03-06"),
+        ("Sunday, March 16, 2014", "2014-03-16"),
+        ("DAMASCUS, Syria, Oct 5, 2015 (AFP) - Militants blew up the arch.", "2015-10-05"),
+        ("Publié le lundi 5 octobre 2015 à 11h20", "2015-10-05"),
+        ("الاثنين ٣١ آب ٢٠١٥", "2015-08-31"),
+        ("Release date: 5 September 2015", "2015-09-05"),
+    ],
+)
+def test_the_publication_date_is_read_in_the_shapes_sources_print_it(head, published):
+    article = read_article(f"A headline\n\n{head}\n\n{BODY}", "a.txt")
+    assert article.published == published
+
+
+def test_a_published_date_beats_an_updated_one():
+    text = f"Headline\nUpdated 2016-06-20T08:00Z\nPublished: Tue 14 Jun 2016 09.12 BST\n\n{BODY}"
+    assert read_article(text, "a.txt").published == "2016-06-14"
+
+
+def test_a_date_inside_the_story_is_not_the_publication_date():
+    text = (
+        "Headline\n\nIslamic State militants entered the city on 14 May 2015 and blew up the "
+        "temple a few weeks later, residents told reporters who reached them by telephone."
+    )
+    assert read_article(text, "a.txt").published == ""
+
+
+def test_a_yearless_wire_dateline_takes_the_story_year_marked_uncertain():
+    text = (
+        "Headline\n\nBEIRUT, March 27 (Reuters) - Government forces retook the city on "
+        "Sunday from militants who seized it last May and blew up its temples in August 2015."
+    )
+    article = read_article(text, "a.txt")
+    assert (article.published, article.publisher) == ("2016-03-27?", "Reuters")
+    assert article.published_date.isoformat() == "2016-03-27"
+
+
+def test_a_posted_on_line_at_the_end_dates_an_opinion_piece():
+    text = f"Headline\n\n{BODY}\n\nSecond paragraph.\n\nPosted on 12 April 2016 by Tomas Berg"
+    article = read_article(text, "a.txt")
+    assert (article.published, article.authors) == ("2016-04-12", ["Tomas Berg"])
+
+
+@pytest.mark.parametrize(
+    ("head", "publisher", "authors"),
+    [
+        ("By SAMI RAHAL and HADI SAEED\nAssociated Press", "Associated Press",
+         ["Sami Rahal", "Hadi Saeed"]),
+        ("By Leila Haddad, The Desert Ledger, 6 March 2017", "The Desert Ledger",
+         ["Leila Haddad"]),
+        ("By Hassan Qudsi, Middle East correspondent", "", ["Hassan Qudsi"]),
+        ("From our correspondent in Beirut", "", []),
+        ("PRESS RELEASE — Heritage Watch Syria", "Heritage Watch Syria", []),
+        ("Prepared by the Orbital Heritage Observatory", "Orbital Heritage Observatory", []),
+    ],
+)  # fmt: skip
+def test_the_publisher_and_authors_are_read_from_the_byline(head, publisher, authors):
+    article = read_article(f"A headline\n\n{head}\n\n{BODY}", "a.txt")
+    assert (article.publisher, article.authors) == (publisher, authors)
+
+
+def test_reuters_credits_its_reporters_and_writers_not_its_editors():
+    credits = "(Reporting by Lina Sarraf; Writing by Omar Fahmy; Editing by Tom Hale)"
+    text = f"Headline\n\n{BODY}\n\n{credits}"
+    assert read_article(text, "a.txt").authors == ["Lina Sarraf", "Omar Fahmy"]
+
+
+def test_an_html_page_says_its_date_publisher_and_authors_in_its_metadata():
+    html = (
+        '<html lang="en"><head><title>T | Paper</title>'
+        '<meta property="og:site_name" content="The Northern Tribune">'
+        '<meta property="article:published_time" content="2018-01-28T14:05:00+03:00">'
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Temple hit",'
+        ' "datePublished": "2018-01-28T14:05:00+03:00", "author": [{"name": "Rami Aziz"}],'
+        ' "publisher": {"name": "The Northern Tribune"}}</script></head>'
+        f"<body><article><h1>Temple hit</h1><p>{BODY}</p></article>"
+        '<aside><a href="/x">Related: Temple of Bel blown up</a></aside></body></html>'
+    )
+    article = read_article(html.encode(), "page.html")
+    assert (article.published, article.publisher, article.authors, article.language) == (
+        "2018-01-28",
+        "The Northern Tribune",
+        ["Rami Aziz"],
+        "en",
+    )
+    assert "Related" not in article.text
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        (BODY + " The ruins were empty and the town was quiet.", "en"),
+        (
+            "Les militants ont détruit le temple et les colonnes de la cité antique dans la nuit.",
+            "fr",
+        ),
+        ("دمر مسلحو تنظيم الدولة معبد بل في مدينة تدمر الأثرية يوم الأحد", "ar"),
+    ],
+)
+def test_the_language_is_told_from_the_text(text, language):
+    assert read_article(f"Title\n\n{text}", "a.txt").language == language

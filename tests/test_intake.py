@@ -161,3 +161,82 @@ def test_a_claim_whose_text_has_changed_is_not_accepted(folder, editor):
     claim.refresh_from_db()
     with pytest.raises(ValidationError, match="text has changed"):
         claim.accept(editor)
+
+
+WIRE = (
+    "Militants blow up Palmyra arch\n\n"
+    "By Nour Khalil, The Levant Courier, 5 October 2015\n\n"
+    "Islamic State militants blew up the Monumental Arch in Palmyra on Sunday, "
+    "activists said.\n\n"
+    "Officials denied that the Temple of Bel had been damaged.\n"
+)
+
+
+def test_ingest_keeps_what_the_article_says_of_itself(tmp_path):
+    (tmp_path / "wire.txt").write_text(WIRE)
+    ingest(tmp_path / "wire.txt")
+    source = Source.objects.get(title="Militants blow up Palmyra arch")
+    assert (source.published, source.publisher, source.authors, source.language) == (
+        "2015-10-05",
+        "The Levant Courier",
+        "Nour Khalil",
+        "en",
+    )
+    claim = source.claims.get(site__slug="monumental-arch")
+    assert (claim.level, claim.date, claim.stance) == ("destroyed", "2015-10-04", "supports")
+    assert claim.further_quote_texts == ["Militants blow up Palmyra arch"]
+
+
+def test_a_denial_is_proposed_as_a_contradiction_and_cited_so(tmp_path, editor):
+    (tmp_path / "wire.txt").write_text(WIRE)
+    ingest(tmp_path / "wire.txt")
+    denial = Claim.objects.get(site__slug="temple-of-bel")
+    assert denial.stance == "contradicts"
+    with pytest.raises(ValidationError, match="choose the event it denies"):
+        denial.accept(editor)
+    event = DamageEvent.objects.filter(site__slug="temple-of-bel").first()
+    citation = denial.accept(editor, event=event, reason="The ministry's denial")
+    assert citation.stance == "contradicts"
+
+
+def test_an_article_in_another_language_is_kept_with_no_claims(tmp_path):
+    (tmp_path / "fr.txt").write_text(
+        "Palmyre : l'arc détruit\n\nPublié le lundi 5 octobre 2015\n\n"
+        "Les djihadistes ont détruit l'Arc de triomphe de Palmyre dimanche, selon le "
+        "directeur des antiquités, qui a confirmé la nouvelle à la presse."
+    )
+    ingest(tmp_path / "fr.txt")
+    source = Source.objects.get(title="Palmyre : l'arc détruit")
+    assert (source.language, source.published, source.claims.count()) == ("fr", "2015-10-05", 0)
+
+
+def test_correcting_the_date_rereads_the_unreviewed_claims_and_keeps_the_reviewed(folder, editor):
+    ingest(folder / "report.txt")
+    source = Source.objects.get(title="Temple of Baalshamin blown up")
+    reviewed = body_claim()
+    reviewed.reject(editor, "Checked")
+    before = {c.pk for c in source.claims.filter(status="proposed")}
+    source.published = "2015-08-31"  # a Monday: "on Sunday" is now the 30th
+    source.save()
+    reviewed.refresh_from_db()
+    assert (reviewed.status, reviewed.date) == ("rejected", "2015-08-23")
+    proposed = source.claims.filter(status="proposed")
+    assert not before & {c.pk for c in proposed}  # read again, not left stale
+    assert not proposed.filter(site__slug="temple-of-baalshamin", start=reviewed.start).exists()
+
+
+def test_correcting_the_text_rereads_the_claims(folder):
+    ingest(folder / "report.txt")
+    source = Source.objects.get(title="Temple of Baalshamin blown up")
+    source.text = "Islamic State militants razed Tadmur prison on Sunday."
+    source.save()
+    assert [(c.site.slug, c.date) for c in source.claims.all()] == [("tadmur-prison", "2015-08-23")]
+
+
+def test_editing_only_the_note_reads_nothing_again(folder):
+    ingest(folder / "report.txt")
+    source = Source.objects.get(title="Temple of Baalshamin blown up")
+    claims = list(source.claims.values_list("pk", flat=True))
+    source.note = "Found through the monitor's newsletter."
+    source.save()
+    assert list(source.claims.values_list("pk", flat=True)) == claims

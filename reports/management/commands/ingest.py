@@ -1,7 +1,7 @@
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from reports.articles import SUFFIXES, ArticleError, check_size, read_article
 from reports.models import Source, SourceKind, site_gazetteer
@@ -18,8 +18,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", type=Path)
         parser.add_argument("--kind", default=SourceKind.NEWS, choices=SourceKind.values)
-        parser.add_argument("--publisher", default="")
-        parser.add_argument("--language", default="en")
+        parser.add_argument(
+            "--publisher", default="", help="Who published them, when the articles do not say."
+        )
+        parser.add_argument(
+            "--language", default="", help="Their language, when it cannot be told from them."
+        )
 
     def handle(self, *args, paths, kind, publisher, language, **options):
         files = list(self.articles(paths))
@@ -37,22 +41,24 @@ class Command(BaseCommand):
                 refused.append(path)
                 self.stderr.write(f"{prefix}: refused. {error}")
                 continue
-            existing = Source.objects.matching_article(article).first()
-            if existing:
-                duplicates += 1
-                self.stdout.write(f"{prefix}: already held as source {existing.pk}.")
-                continue
-            with transaction.atomic():
-                source = Source.objects.create(
+            try:
+                source = Source.objects.bring_in(
+                    article,
+                    gazetteer,
                     kind=kind,
                     title=article.title or path.stem,
-                    publisher=publisher,
-                    published=article.published,
-                    url=article.url,
-                    language=language,
-                    text=article.text,
+                    publisher=article.publisher or publisher,
+                    language=article.language or language,
                 )
-                found = len(source.propose_claims(gazetteer))
+            except ValidationError as error:
+                if getattr(error, "code", None) == "article_held":
+                    duplicates += 1
+                    self.stdout.write(f"{prefix}: {error.messages[0]}")
+                else:
+                    refused.append(path)
+                    self.stderr.write(f"{prefix}: refused. {' '.join(error.messages)}")
+                continue
+            found = source.claims.count()
             added, claims = added + 1, claims + found
             self.stdout.write(f"{prefix}: source {source.pk}, {found} claim(s) proposed.")
         self.stdout.write(
