@@ -386,12 +386,12 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
         else:
             mentions.append(_Mention(start, end, None, kind, "kind", tuple(candidates)))
 
-    # A city named as a location ("damage in Palmyra") is not itself claimed.
+    # A city or a kind phrase named as a location ("damage in Palmyra", "a few hundred
+    # metres from the citadel") is not itself claimed.
     mentions = [
         m
         for m in mentions
-        if m.site is None
-        or not gazetteer.is_place(m.site)
+        if (m.how != "kind" and (m.site is None or not gazetteer.is_place(m.site)))
         or not LOCATION_RE.search(text, max(s_start, m.start - 40), m.start)
     ]
     # A city is claimed only when nothing more precise is in the sentence.

@@ -91,7 +91,10 @@ SENTENCE_BLOCK_RE = re.compile(
 DENIAL_RE = re.compile(r"\bden(?:y|ied|ies|ying|ial)\b")
 # Negation alone (no modal, threat or fear): "was not damaged" says the site is unharmed.
 NEGATION_RE = re.compile(r"\b(?:not|never|no|without)\b|n't\b")
+# Restoration news (not damage), unless the word only describes a monument ("the
+# reconstructed gate", "partly rebuilt in the 1960s").
 RESTORATION_RE = re.compile(
+    r"(?<!\bthe )(?<!\ba )(?<!\bits )(?<!\btheir )(?<!\bpartly )(?<!\bpartially )"
     r"\b(?:restor\w*|reconstruct\w*|rebuil\w*|repair\w*|renovat\w*|reopen\w*|replica\w*|"
     r"re-?erect\w*|reassembl\w*|conserv\w*|cop(?:y|ies))\b"
 )
@@ -101,8 +104,9 @@ HEARSAY_RE = re.compile(
 )
 PASSIVE_RE = re.compile(r"\b(?:was|were|been|being|is|are)\s+(?:\w+ly\s+)?$")
 LOCATION_RE = re.compile(
-    r"\b(?:in|at|near|around|outside|inside|from|to|towards?|into|across|within|across)"
-    r"(?: the (?:\w+ )?(?:town|city|oasis|desert city|ancient city) of)?\s+$",
+    r"\b(?:in|at|near|around|outside|inside|from|to|towards?|into|across|within|beside|below"
+    r"|above|overlooking|behind|opposite)"
+    r"(?: the (?:\w+ )?(?:town|city|oasis|desert city|ancient city) of)?(?: the| a| an)?\s+$",
     re.IGNORECASE,
 )
 RELATIVE_RE = re.compile(r"\b(?:which|that|who|where|whose|when)\b")
