@@ -1,10 +1,16 @@
 """Precision and recall of the intake engine over a corpus of short articles.
 
-Each article in tests/intake_corpus/ (written for this test, not copied from anywhere)
+Version 1: each article in tests/intake_corpus/ (written for this test, not copied from anywhere)
 starts with a `published: YYYY-MM-DD` line; its sidecar .json lists the claims a careful
 curator would mark: [{"site": key, "level": …, "date": EDTF or ""}]. Scored as
 (article, site) pairs, micro-averaged; claims the engine leaves unresolved (no site)
-are proposals for the curator and are not scored.
+are proposals for the curator and are not scored. Version 1 was annotated before
+intake proposed denials (stance "contradicts") and monuments found unharmed (level
+"none"): those are left out of its score.
+
+Version 2 (tests/intake_corpus_v2/, scored by tests/intake_scoring.py): its `dev` half
+only. The `heldout` half is for the final figures of a change to intake, never for
+tuning, so no test reads it (docs/intake.md has its figures).
 """
 
 import datetime
@@ -12,6 +18,8 @@ import json
 from pathlib import Path
 
 from reports.intake import Gazetteer, extract
+from tests.intake_scoring import report, v2_articles, v2_gazetteer
+from tests.intake_scoring import score as score_v2
 
 CORPUS = Path(__file__).parent / "intake_corpus"
 
@@ -125,7 +133,11 @@ def score():
     dated = date_right = level_right = 0
     misses = []
     for name, published, text, expected in load_corpus():
-        claims = [c for c in extract(text, gazetteer, published=published) if c.site_key]
+        claims = [
+            c
+            for c in extract(text, gazetteer, published=published)
+            if c.site_key and c.stance == "supports" and c.level != "none"
+        ]
         for claim in claims:
             assert text[claim.start : claim.end] == claim.quote
         found = {c.site_key for c in claims}
@@ -174,3 +186,14 @@ def test_precision_and_recall_over_the_corpus_hold_the_bar(capsys):
     assert result["recall"] >= 0.9
     assert result["precision"] >= 0.8
     assert result["date_accuracy"] >= 0.5
+
+
+def test_the_v2_tuning_half_holds_the_bar(capsys):
+    result = score_v2(v2_articles("dev"), v2_gazetteer())
+    with capsys.disabled():
+        print("\nintake corpus v2, dev: " + report(result))
+    assert result["precision"] >= 0.9
+    assert result["recall"] >= 0.65
+    assert result["date"] >= 0.7
+    assert result["level"] >= 0.7
+    assert all(share >= 0.95 for share in result["meta"].values()), result["meta"]

@@ -232,6 +232,8 @@ def find_dates(sentence, published=None):
 _REPORTING_RE = re.compile(
     r"\b(?:said|says|say|told(?: \w+)?|announced|reported|stated|added|confirmed|released|"
     r"published|posted|wrote|declared|claimed)\s*,?\s*$"
+    # "a video released by the group on Thursday": when it came out, not what it shows
+    r"|\b(?:released|published|posted|issued|broadcast|aired|uploaded)(?: \w+){1,4}\s*$"
 )
 
 

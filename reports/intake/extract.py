@@ -56,6 +56,7 @@ class ProposedClaim:
     quotes: tuple = ()
     headline: bool = False
     paragraph: int = 0
+    how: str = ""  # "name", "core", "kind" or "topic": how the site was found
 
 
 # The name callers used before claims became one per site and event.
@@ -239,15 +240,23 @@ def _resolve_kinds(readings, gazetteer):
     of that kind the article speaks of (when there is one) is what it means; when the
     article names several, or names other sites in the same sentence, it is dropped
     (it is one of those); otherwise it stays, for the curator to say which site."""
-    named = {}
+    named, named_by_name = {}, {}
     for claim in readings:
         if claim.site_key:
             named.setdefault(claim.kind, set()).add(claim.site_key)
+        if claim.site_key and claim.how in ("name", "core"):
+            named_by_name.setdefault(claim.kind, set()).add(claim.site_key)
     by_sentence = {}
     for claim in readings:
         by_sentence.setdefault(claim.start, []).append(claim)
     kept = []
     for claim in readings:
+        if claim.how == "kind" and claim.site_key is not None:
+            # Resolved by place; a site of that kind the article names is likelier.
+            same_kind = named_by_name.get(claim.kind, set())
+            if len(same_kind) == 1 and claim.site_key not in same_kind:
+                claim.site_key = next(iter(same_kind))
+                claim.reason += "; the kind phrase stands for the site the article names"
         if claim.site_key is not None:
             kept.append(claim)
             continue
@@ -394,8 +403,9 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
         if (m.how != "kind" and (m.site is None or not gazetteer.is_place(m.site)))
         or not LOCATION_RE.search(text, max(s_start, m.start - 40), m.start)
     ]
-    # A city is claimed only when nothing more precise is in the sentence.
-    if any(m.site is None or not gazetteer.is_place(m.site) for m in mentions):
+    # A city is claimed only when nothing more precise is in the sentence (a kind word
+    # no place resolves, "whose temples", is not more precise).
+    if any(m.site is not None and not gazetteer.is_place(m.site) for m in mentions):
         mentions = [m for m in mentions if m.site is None or not gazetteer.is_place(m.site)]
     named = {m.site for m in mentions if m.how in ("name", "core") and m.site is not None}
     if len(named) == 1:

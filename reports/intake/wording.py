@@ -74,7 +74,7 @@ BLOCK_RE = re.compile(
     r"attempt\w* to|going to|about to|fear\w*|risk\w*|danger|warn\w*|prevent\w*|avert\w*|"
     r"fail\w*|unless|if|whether|den(?:y|ied|ies|ying)|aim\w* to|sought to|seek\w* to|ready to|"
     r"prepar\w* to|prepar\w* for|pledg\w*|promis\w*|possibl[ey]|potential\w*|rigg\w*|"
-    r"escaped|avoid\w*|spared)\b|n't\b"
+    r"escaped|avoid\w*|spared|talk\w* about|speak\w* of|think\w* (?:of|about))\b|n't\b"
 )
 # Words saying a site was found unharmed (proposed as level "none"). "Still stands" and
 # "survived" are left out: they mostly set off what was lost ("only the gate still
