@@ -89,6 +89,12 @@ class SourceQuerySet(models.QuerySet):
         )
 
 
+def language_code(tag):
+    """The language of a BCP 47 tag ("en-GB" → "en"), or None when it names none."""
+    code = tag.split("-")[0].strip().lower()
+    return code if re.fullmatch(r"[a-z]{2,3}", code) else None
+
+
 def article_values(article):
     """A source's fields as an article read by reports.articles gives them."""
     return {
@@ -220,7 +226,7 @@ class Source(Versioned):
             self.text,
             gazetteer,
             published=publication_day(self.published),  # "on Sunday" needs the day
-            language=self.language.split("-")[0].lower() or None,
+            language=language_code(self.language),
         )
         claims = []
         for proposed in found:
@@ -356,7 +362,8 @@ def site_gazetteer():
         return by_pk[pk][0]
 
     return Gazetteer(
-        (slug, kind, [name, *names.get(pk, [])], top(pk)) for pk, slug, kind, name, _ in sites
+        (slug, kind, [name, *names.get(pk, [])], top(pk), parent and by_pk[parent][0])
+        for pk, slug, kind, name, parent in sites
     )
 
 

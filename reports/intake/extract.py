@@ -183,7 +183,16 @@ def extract(text, gazetteer, published=None, places=None, language=None):
             if not claim.date and not BACKGROUND_RE.search(claim.quote.lower()):
                 claim.date = interval
                 claim.reason += f"; dated by the images of {interval}"
-    return _one_per_event(_resolve_kinds(readings, gazetteer))
+    claims = _one_per_event(_resolve_kinds(readings, gazetteer))
+    # What the news is about happened when its lede says: a claim nothing else dates,
+    # told as news (not background), takes the lede's date.
+    lede = story.lede
+    if lede and published:
+        for claim in claims:
+            if not claim.date and not BACKGROUND_RE.search(claim.quote.lower()):
+                claim.date = lede
+                claim.reason += f"; dated as the story its lede tells ({lede})"
+    return claims
 
 
 class _Story:
@@ -196,10 +205,12 @@ class _Story:
         self.image_days = []
         # The monument the paragraph is about ("Dura-Europos." as a heading, then "Images
         # show the walled area covered in looting pits"): (site index, kind, words).
-        self.topic, self.heading = None, False
+        self.topic, self.heading, self.since_topic = None, False, 0
+        self.lede, self.long = None, False
 
     def enter(self, paragraph, start, end):
         sentence = self.text[start:end]
+        self.since_topic += 1
         if paragraph != self.paragraph:
             if not self.heading:
                 self.topic = None
@@ -208,6 +219,7 @@ class _Story:
         else:
             self.heading = False
         self.sentence_dates = find_dates(sentence, self.published)
+        self.long = len(sentence) > 100 and not BYLINE_RE.match(sentence)
         if IMAGE_RE.search(sentence):
             self.image_days.extend(days_in(sentence, self.published))
 
@@ -215,6 +227,10 @@ class _Story:
         resolved = [d for d in self.sentence_dates if d[2]]
         if resolved:
             self.date, self.words = resolved[-1][2], resolved[-1][3]
+            if self.lede is None and self.long:
+                self.lede = resolved[0][2]  # the first sentence of the story dated
+        if self.long and self.lede is None:
+            self.lede = ""  # the story's first sentence gives no date: nothing to go by
 
     def image_interval(self, sentence):
         """For a sentence about images: "between images of A and B" → A/B; one image
@@ -374,6 +390,37 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
         elif len(chosen) > 1:
             mentions.append(_Mention(start, end, None, "", how, tuple(chosen)))
 
+    # Parts named through their whole: "the minaret of the Great Mosque", "the mosque
+    # and its leaning minaret". The whole stays claimed unless the words are only
+    # about the part ("the Great Mosque's minaret", "the minaret of the mosque").
+    for mention in list(mentions):
+        if mention.site is None or mention.how == "kind":
+            continue
+        rel_start, rel_end = mention.start - s_start, mention.end - s_start
+        for part, words in gazetteer.parts.get(mention.site, ()):
+            window_start = max(0, rel_start - 40)
+            hit = next(
+                (
+                    found
+                    for word in words
+                    for found in re.finditer(
+                        rf"\b{re.escape(word)}s?\b", lowered[window_start : rel_end + 40]
+                    )
+                ),
+                None,
+            )
+            if hit is None:
+                continue
+            at = window_start + hit.start()
+            mentions.append(
+                _Mention(s_start + at, s_start + window_start + hit.end(), part,
+                         gazetteer.sites[part].kind, "part")
+            )  # fmt: skip
+            only_part = re.fullmatch(
+                r"\s*of(?: the)?\s*", lowered[window_start + hit.end() : rel_start]
+            ) or (re.fullmatch(r"(?:'s)?\s*", lowered[rel_end:at]) and at >= rel_end)
+            if only_part and mention in mentions:
+                mentions.remove(mention)
     named_kinds = {m.kind for m in mentions if m.site is not None}
     name_spans = sorted((m.start, m.end) for m in mentions)
     name_starts = [span[0] for span in name_spans]
@@ -403,6 +450,20 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
         if (m.how != "kind" and (m.site is None or not gazetteer.is_place(m.site)))
         or not LOCATION_RE.search(text, max(s_start, m.start - 40), m.start)
     ]
+    # A city naming what follows ("the Palmyra temple", "Mosul's landmark mosque") is
+    # where that is, not what was hit.
+    starts = sorted(m.start for m in mentions)
+    mentions = [
+        m
+        for m in mentions
+        if m.site is None
+        or not gazetteer.is_place(m.site)
+        or not any(
+            m.end <= start <= m.end + 30
+            and re.fullmatch(r"(?:['’]s)?(?:\s+[\w-]+){0,2}\s+", text[m.end : start])
+            for start in starts
+        )
+    ]
     # A city is claimed only when nothing more precise is in the sentence (a kind word
     # no place resolves, "whose temples", is not more precise).
     if any(m.site is not None and not gazetteer.is_place(m.site) for m in mentions):
@@ -411,16 +472,20 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
     if len(named) == 1:
         only = next(m for m in mentions if m.site in named)
         story.topic = (only.site, only.kind, text[only.start : only.end])
+        story.since_topic = 0
     elif named:
         story.topic = None
     if (
         not names
         and not kinds
         and story.topic
-        and re.match(
-            r"\W*(?:it|its|the (?:site|building|structure|monument|walled area|complex|whole)|"
-            r"images?|imagery|satellite|pictures|photographs|footage)\b",
-            lowered,
+        and (
+            story.since_topic == 1  # the sentence after the one naming it
+            or re.match(
+                r"\W*(?:it|its|the (?:site|building|structure|monument|walled area|complex"
+                r"|whole)|images?|imagery|satellite|pictures|photographs|footage)\b",
+                lowered,
+            )
         )
     ):
         # No site named: the paragraph's monument, when the sentence speaks of it.
@@ -444,7 +509,7 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
             # "was not damaged": the site was found unharmed.
             cues.append((match.start(), match.end(), True, "none", f"not {label}"))
             continue
-        level = adjust_level(level, before, lowered[match.end() :])
+        level = adjust_level(level, before, lowered[match.end() :], label)
         cues.append((match.start(), match.end(), not blocks, level, label))
     for match in INTACT_RE.finditer(lowered):
         window = " ".join(re.split(r"[,;:()\"“”]", lowered[: match.start()])[-1].split()[-6:])
@@ -527,7 +592,9 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
             continue  # only a named monument is found unharmed
 
         confidence = 0.5
-        confidence += {"name": 0.2, "core": 0.1, "kind": 0.0, "topic": -0.1}[mention.how]
+        confidence += {"name": 0.2, "core": 0.1, "part": 0.1, "kind": 0.0, "topic": -0.1}[
+            mention.how
+        ]
         if nearest[3] == "destroyed":
             confidence += 0.1
         if date:
@@ -585,6 +652,7 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
     return results
 
 
+BYLINE_RE = re.compile(r"\W*(?:by|published|updated|posted)\b", re.I)
 _ABSOLUTE_RE = re.compile(r"(?:19|20)\d\d")
 # Past damage told as background: not the story the paragraph is telling.
 BACKGROUND_RE = re.compile(

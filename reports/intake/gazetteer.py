@@ -96,6 +96,10 @@ _GENERIC_HEADS = {
 KIND_RE = re.compile(r"(?<!\w)(?:" + phrase_pattern(KIND_WORDS) + r")(?!\w)")
 
 
+_PLACE_KINDS = {"city", "country", "governorate"}
+_NOT_PART_WORDS = {"of", "the", "and", "al", "el", "de", "in", "at", "s", "a"}
+
+
 @dataclasses.dataclass(frozen=True)
 class _Site:
     key: str
@@ -106,11 +110,16 @@ class _Site:
 class Gazetteer:
     """Every name and alias of every site, compiled into one pattern.
 
-    Built from an iterable of ``(site_key, kind, names)`` or ``(site_key, kind, names,
-    place)`` tuples; ``kind`` is a SiteKind value, ``place`` the key of the place the
-    site belongs to (e.g. "palmyra" for every Palmyra monument; usually the key of a
-    city site in the same gazetteer). ``places`` optionally maps further place keys to
-    their names, for places that are not sites themselves.
+    Built from an iterable of ``(site_key, kind, names)``, ``(site_key, kind, names,
+    place)`` or ``(site_key, kind, names, place, parent)`` tuples; ``kind`` is a SiteKind
+    value, ``place`` the key of the place the site belongs to (e.g. "palmyra" for every
+    Palmyra monument; usually the key of a city site in the same gazetteer), ``parent``
+    the site it is part of when that is not the place (a mosque's minaret). ``places``
+    optionally maps further place keys to their names, for places that are not sites
+    themselves.
+
+    A part is found through its whole: "the minaret of the Great Mosque" names the
+    minaret when the gazetteer has a part of the mosque whose names hold "minaret".
 
     Names are matched insensitive to case, accents, hyphens, apostrophes and spacing;
     a multi-word name is also indexed without its spaces ("Baal Shamin" finds
@@ -125,12 +134,15 @@ class Gazetteer:
         self._forms: dict[str, list[tuple[int, bool, str | None]]] = {}
         full_forms = set()
         cores: list[tuple[str, int]] = []
+        parents, words = {}, {}
         for entry in entries:
             key, kind, names = entry[0], entry[1], entry[2]
             place = entry[3] if len(entry) > 3 else None
             index = len(self.sites)
             self.sites.append(_Site(key, kind, place))
+            parents[index] = (entry[4] if len(entry) > 4 else None) or place
             forms = [f for f in (normalise(name) for name in names) if f]
+            words[index] = {w for f in forms for w in f.split()}
             heads = set()
             for form in forms:
                 core = self._core(form)
@@ -153,8 +165,29 @@ class Gazetteer:
         for core, index in cores:
             if core not in full_forms and core.replace(" ", "") not in full_forms:
                 self._add(core, (index, True, None))
-        # A site is a place when other sites name it as theirs.
-        self.place_keys = {s.place for s in self.sites if s.place} | set(places or {})
+        # A place is where other sites are: one in no place itself (Palmyra, when the
+        # gazetteer goes no higher), or a city, governorate or country others are in.
+        # A monument with parts (a mosque and its minaret) is no place.
+        placed = {s.key for s in self.sites if s.place}
+        wholes = {p for p in parents.values() if p} | {s.place for s in self.sites if s.place}
+        self.place_keys = (
+            {s.place for s in self.sites if s.place and s.place not in placed}
+            | {s.key for s in self.sites if s.kind in _PLACE_KINDS and s.key in wholes}
+            | set(places or {})
+        )
+        # Parts by their whole: {whole's index: [(part's index, words only the part's
+        # names have)]}.
+        by_key = {site.key: i for i, site in enumerate(self.sites)}
+        self.parts: dict[int, list[tuple[int, frozenset]]] = {}
+        for index, parent in parents.items():
+            whole = by_key.get(parent)
+            if whole is None or whole == index or self.sites[whole].key in self.place_keys:
+                continue
+            place = by_key.get(self.sites[whole].place)
+            around = words[place] if place is not None else set()
+            own = words[index] - words[whole] - around - _NOT_PART_WORDS
+            if own:
+                self.parts.setdefault(whole, []).append((index, frozenset(own)))
         self.by_kind_place: dict[tuple[str, str], list[int]] = {}
         for index, site in enumerate(self.sites):
             if site.place:
@@ -191,8 +224,11 @@ class Gazetteer:
         return self._forms.get(key) or self._forms.get(key.replace(" ", ""), [])
 
     def is_place(self, index):
+        """Whether a site is where others are (Palmyra, Aleppo, a country): claimed only
+        for damage to itself. An ancient city nothing else is part of (Dura-Europos,
+        Mari) is a monument like any other."""
         site = self.sites[index]
-        return site.kind == "city" or site.key in self.place_keys
+        return site.key in self.place_keys or site.kind in ("country", "governorate")
 
     def __len__(self):
         return len(self.sites)

@@ -129,9 +129,31 @@ AFTER_PART_RE = re.compile(
 PERCENT_RE = re.compile(r"\b(\d{1,3}) ?(?:per ?cent|%)")
 
 
-def adjust_level(level, before, after=""):
+# "We assess the damage as severe", "damage assessed as moderate".
+ASSESSED_RE = re.compile(
+    r"^(?:\w*\W+){0,8}?(?:as|was|is)\s+(slight|minor|moderate|severe|extensive|heavy|total)\b"
+)
+# How much looting: thousands of pits (or most of the site) is severe, dozens or
+# hundreds moderate.
+MANY_RE = re.compile(r"\b(?:thousands|[1-9],?\d{3,}|most of|across the (?:whole|entire))\b")
+SOME_RE = re.compile(r"\b(?:hundreds|dozens|[1-9]\d{1,2})\b")
+ASSESSED = {"slight": "slight", "minor": "slight", "moderate": "moderate", "severe": "severe",
+            "extensive": "severe", "heavy": "severe", "total": "destroyed"}  # fmt: skip
+
+
+def adjust_level(level, before, after="", label=""):
     """The level a damage word implies, given the words before it (and after it: what
     was damaged)."""
+    assessed = ASSESSED_RE.match(after) if label == "damaged" else None
+    if assessed:
+        return ASSESSED[assessed.group(1)]
+    if label == "looting pits":
+        around = before[-80:] + " " + after[:80]
+        if MANY_RE.search(around):
+            return "severe"
+        if SOME_RE.search(around):
+            return "moderate"
+        return level
     if level not in ("destroyed", "moderate", "unknown"):
         return level
     if level == "destroyed" and CONTENTS_RE.search(after):
