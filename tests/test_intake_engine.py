@@ -451,3 +451,60 @@ def test_the_reason_names_the_damage_word_and_the_date_words(gazetteer):
     reason = one("IS blew up the Temple of Bel on Sunday.", gazetteer).reason
     assert "blew up" in reason
     assert "on Sunday" in reason
+
+
+PARTS = Gazetteer(
+    [
+        ("aleppo", "city", ["Aleppo"]),
+        ("great-mosque", "mosque", ["Great Mosque of Aleppo", "Umayyad Mosque"], "aleppo"),
+        ("minaret", "other", ["Minaret of the Great Mosque of Aleppo"], "aleppo", "great-mosque"),
+        ("dura-europos", "city", ["Dura-Europos"]),
+    ]
+)
+
+
+def test_a_part_is_named_through_its_whole():
+    text = "The minaret of the Great Mosque of Aleppo was brought down on 24 April 2013."
+    assert [c.site_key for c in extract(text, PARTS)] == ["minaret"]
+
+
+def test_the_whole_and_its_part_are_both_claimed_when_both_were_hit():
+    text = "Shelling on 24 April 2013 destroyed the Umayyad Mosque and its minaret."
+    assert sorted(c.site_key for c in extract(text, PARTS)) == ["great-mosque", "minaret"]
+
+
+def test_a_city_naming_the_monument_that_follows_is_not_claimed(gazetteer):
+    claims = extract("Ancient Palmyra temple blown up by militants", gazetteer)
+    assert "palmyra" not in [c.site_key for c in claims]
+
+
+def test_an_ancient_city_nothing_is_part_of_is_a_monument():
+    text = "Dura-Europos.\n\nImages of 2 April 2014 show the walled area covered in looting pits."
+    claim = extract(text, PARTS)[0]
+    assert (claim.site_key, claim.level) == ("dura-europos", "unknown")
+
+
+@pytest.mark.parametrize(
+    ("words", "level"),
+    [
+        ("covered in more than 3,700 looting pits", "severe"),
+        ("pitted with hundreds of looting holes", "moderate"),
+        ("scarred by looting pits", "unknown"),
+    ],
+)
+def test_looting_is_measured_by_how_much(words, level):
+    assert one(f"Images show the Tower tombs {words}.", Gazetteer(SITES)).level == level
+
+
+def test_an_assessed_extent_is_the_level(gazetteer):
+    assert one("We assess the damage to the Tadmur prison as severe.", gazetteer).level == "severe"
+
+
+def test_undated_news_takes_the_date_its_lede_gives(gazetteer):
+    text = (
+        "Shelling hits Aleppo\n\n"
+        "Rebel shelling of government-held districts of Aleppo killed at least 12 people on "
+        "Sunday, a monitoring group said, as fighting spread to the old city.\n\n"
+        "Opposition media reported that shells had struck the Citadel of Aleppo."
+    )
+    assert one(text, gazetteer).date == "2015-08-30"

@@ -656,7 +656,7 @@ BYLINE_RE = re.compile(r"\W*(?:by|published|updated|posted)\b", re.I)
 _ABSOLUTE_RE = re.compile(r"(?:19|20)\d\d")
 # Past damage told as background: not the story the paragraph is telling.
 BACKGROUND_RE = re.compile(
-    r"\b(?:had (?:been |already )?|earlier|previously|in the past|once|before the war|"
+    r"\b(?:had (?:already|previously|earlier)|earlier|previously|in the past|once|before the war|"
     r"years? ago|last year|first occupation)\b"
 )
 

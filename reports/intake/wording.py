@@ -135,8 +135,11 @@ ASSESSED_RE = re.compile(
 )
 # How much looting: thousands of pits (or most of the site) is severe, dozens or
 # hundreds moderate.
-MANY_RE = re.compile(r"\b(?:thousands|[1-9],?\d{3,}|most of|across the (?:whole|entire))\b")
-SOME_RE = re.compile(r"\b(?:hundreds|dozens|[1-9]\d{1,2})\b")
+MANY_RE = re.compile(
+    r"\b(?:thousands|[1-9],\d{3}|most of|across the (?:whole|entire))\b"
+    r"|\b[1-9]\d{3,}\s+(?:\w+\s+){0,2}(?:pits?|holes?)\b"
+)
+SOME_RE = re.compile(r"\b(?:hundreds|dozens)\b|\b[1-9]\d{1,2}\s+(?:\w+\s+){0,2}(?:pits?|holes?)\b")
 ASSESSED = {"slight": "slight", "minor": "slight", "moderate": "moderate", "severe": "severe",
             "extensive": "severe", "heavy": "severe", "total": "destroyed"}  # fmt: skip
 
