@@ -131,6 +131,8 @@ def read_byline(text):
 
 def to_digits(text):
     """Arabic-Indic and Persian digits as ASCII ones, so dates in Arabic read too."""
+    if text.isascii():
+        return text
     return "".join(
         str(unicodedata.digit(c)) if c.isdigit() and not c.isascii() else c for c in text
     )
@@ -138,7 +140,9 @@ def to_digits(text):
 
 def find_date(line):
     """The first full date (day, month, year) in `line`, as a date, or None."""
-    line = to_digits(line)
+    line = to_digits(line[: SHORT_LINE * 2])  # a date line's date is near its start
+    if not re.search(r"\d", line):
+        return None
     found = []
     for shape in _DATE_SHAPES:
         match = shape.search(line)
@@ -355,11 +359,11 @@ def language(text):
     """An ISO 639-1 code: "ar" for text mostly in Arabic script, else the language whose
     commonest words it uses most; "" when it is too short to tell."""
     sample = text[:5000]
-    letters = [c for c in sample if c.isalpha()]
+    letters = len(re.findall(r"[^\W\d_]", sample))
     if not letters:
         return ""
-    arabic = sum(1 for c in letters if "\u0600" <= c <= "\u06ff" or "\u0750" <= c <= "\u077f")
-    if arabic / len(letters) > 0.4:
+    arabic = len(re.findall(r"[\u0600-\u06ff\u0750-\u077f]", sample))
+    if arabic / letters > 0.4:
         return "ar"
     words = re.findall(r"[^\W\d_]+", sample.lower())
     if len(words) < 8:
