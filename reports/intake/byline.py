@@ -53,7 +53,8 @@ _MON = rf"(?P<month>{_MONTH})\.?"
 _DATE_SHAPES = [
     re.compile(rf"{_YEAR}-(?P<mm>[01]\d)-(?P<dd>[0-3]\d)(?:[T ][\d:.]+(?:Z|[+-][\d:]+)?)?"),
     re.compile(rf"(?:{_WEEKDAY}\s*)?{_DAY}(?:\s+de)?\s+{_MON}(?:\s+de)?,?\s+{_YEAR}", re.I),
-    re.compile(rf"(?:{_WEEKDAY}\s*)?{_MON}\s+{_DAY},?\s+{_YEAR}", re.I),
+    re.compile(rf"(?:{_WEEKDAY}\s*)?{_MON},?\s+{_DAY},?\s+{_YEAR}", re.I),
+    re.compile(rf"{_YEAR}\s*年\s*(?P<mm>[01]?\d)\s*月\s*(?P<dd>[0-3]?\d)\s*日"),
     re.compile(rf"{_YEAR}/(?P<mm>[01]?\d)/(?P<dd>[0-3]?\d)"),
 ]
 # A dateline without a year: "BEIRUT, March 27 (Reuters) -".
@@ -175,6 +176,8 @@ def publication_date(head, tail, text):
         day = find_date(line)
         if day is None:
             continue
+        if re.match(r"(?:when|date of (?:the )?(?:event|incident|attack))\s*:", line, re.I):
+            continue  # a fact sheet's date of what happened
         if _UPDATED_WORDS.search(line) and not _PUBLISHED_WORDS.search(line):
             rank = 2  # "Updated …": the publication date only when there is no other
         elif _PUBLISHED_WORDS.search(line) or short:

@@ -183,7 +183,14 @@ def extract(text, gazetteer, published=None, places=None, language=None):
             if not claim.date and not BACKGROUND_RE.search(claim.quote.lower()):
                 claim.date = interval
                 claim.reason += f"; dated by the images of {interval}"
-    claims = _one_per_event(_resolve_kinds(readings, gazetteer))
+    # Every site the article names in full, damaged or not: what its kind phrases mean.
+    named_here = {}
+    for _, _, refs in names:
+        full = {index for index, is_core, _ in refs if index >= 0 and not is_core}
+        if len(full) == 1:
+            site = gazetteer.sites[next(iter(full))]
+            named_here.setdefault(site.kind, set()).add(site.key)
+    claims = _one_per_event(_resolve_kinds(readings, gazetteer, named_here))
     # What the news is about happened when its lede says: a claim nothing else dates,
     # told as news (not background), takes the lede's date.
     lede = story.lede
@@ -251,12 +258,13 @@ def _interval(first, last):
     return first.isoformat() if first == last else f"{first.isoformat()}/{last.isoformat()}"
 
 
-def _resolve_kinds(readings, gazetteer):
+def _resolve_kinds(readings, gazetteer, named_here):
     """A kind phrase ("the temple", "a shrine") nothing resolved by place: the named site
     of that kind the article speaks of (when there is one) is what it means; when the
     article names several, or names other sites in the same sentence, it is dropped
     (it is one of those); otherwise it stays, for the curator to say which site."""
-    named, named_by_name = {}, {}
+    named = {kind: set(keys) for kind, keys in named_here.items()}
+    named_by_name = {kind: set(keys) for kind, keys in named_here.items()}
     for claim in readings:
         if claim.site_key:
             named.setdefault(claim.kind, set()).add(claim.site_key)
@@ -457,17 +465,30 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
         m
         for m in mentions
         if m.site is None
-        or not gazetteer.is_place(m.site)
+        or not (gazetteer.is_place(m.site) or m.site in gazetteer.parts)
         or not any(
             m.end <= start <= m.end + 30
-            and re.fullmatch(r"(?:['’]s)?(?:\s+[\w-]+){0,2}\s+", text[m.end : start])
+            and re.fullmatch(
+                r"(?:['’]s)?(?:\s+(?!and\b|or\b|its\b)[\w-]+){0,2}\s+", text[m.end : start]
+            )
             for start in starts
         )
     ]
+    # Places listed with monuments ("Aleppo, Damascus, Palmyra and the Crac des
+    # Chevaliers have all sustained major damage") are items of the list, not where.
+    ordered = sorted(mentions, key=lambda m: m.start)
+    listed = set()
+    for first, second in zip(ordered, ordered[1:], strict=False):
+        if re.fullmatch(r"\s*(?:,|,? and|,? or)\s+(?:the\s+)?", text[first.end : second.start]):
+            listed.update({id(first), id(second)})
     # A city is claimed only when nothing more precise is in the sentence (a kind word
     # no place resolves, "whose temples", is not more precise).
     if any(m.site is not None and not gazetteer.is_place(m.site) for m in mentions):
-        mentions = [m for m in mentions if m.site is None or not gazetteer.is_place(m.site)]
+        mentions = [
+            m
+            for m in mentions
+            if m.site is None or not gazetteer.is_place(m.site) or id(m) in listed
+        ]
     named = {m.site for m in mentions if m.how in ("name", "core") and m.site is not None}
     if len(named) == 1:
         only = next(m for m in mentions if m.site in named)

@@ -32,7 +32,10 @@ CUES = [
         "left in ruins",
     ),
     (r"cav(?:ed|ing) in", "severe", "caved in"),
-    (r"hacked (?:away|off)|beheaded|decapitated", "moderate", "hacked away"),
+    (r"reduced to (?:ashes|dust)|burn(?:ed|t) to the ground", "destroyed", "reduced to ashes"),
+    (r"ravag\w*|caught fire|engulfed|gutted by fire", "severe", "ravaged"),
+    # ("beheaded" is said of people here far more than of statues.)
+    (r"hacked (?:away|off)|decapitated", "moderate", "hacked away"),
     (
         r"(?:looting|illegal|illicit) (?:pits?|holes?|dig\w*|excavations?)|pitted with"
         r"|(?:thieves|looters) (?:had )?dug|dug (?:by|into)",
@@ -81,7 +84,8 @@ BLOCK_RE = re.compile(
 # stands").
 INTACT_RE = re.compile(
     r"\b(?:intact|unharmed|undamaged|untouched|unscathed|no (?:\w+ )?damage|in good condition"
-    r"|no (?:visible )?change|unchanged)\b(?! (?:when|until|before)\b)"
+    r"|no (?:visible )?change|unchanged|(?:has|have|had|to have) survived)\b"
+    r"(?! (?:when|until|before)\b)"
 )
 SENTENCE_BLOCK_RE = re.compile(
     r"\b(?:untrue|false|fake|hoax|baseless|unfounded|responsib\w+|blam\w+|accus\w+)\b"
