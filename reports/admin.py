@@ -251,12 +251,13 @@ class SourceAdmin(RecordAdmin):
                     messages.INFO,
                 )
 
-    @admin.action(description="Read the selected sources' texts for damage claims")
+    @admin.action(description="Read the selected sources' texts for damage claims again")
     def read_for_claims(self, request, queryset):
+        # Unreviewed claims are read afresh; reviewed ones stay (Source.reread_claims).
         gazetteer = site_gazetteer()
         read = found = 0
-        for source in queryset.exclude(text="").exclude(claims__status=ClaimStatus.PROPOSED):
-            found += len(source.propose_claims(gazetteer))
+        for source in queryset.exclude(text=""):
+            found += len(source.reread_claims(gazetteer))
             read += 1
         self.message_user(request, f"{read} source(s) read: {found} claim(s) to review.")
 

@@ -196,3 +196,20 @@ def test_the_same_text_pasted_twice_is_refused(editor_client):
 def test_a_pasted_text_with_no_headline_asks_for_a_title(editor_client):
     response = editor_client.post(ADD_URL, source_form(text="x" * 300))
     assert "Give the source a title" in str(response.context["adminform"].form.errors)
+
+
+def test_the_read_again_action_rereads_unreviewed_claims_only(editor_client, editor):
+    editor_client.post(ADD_URL, source_form(text=PLAIN))
+    source = Source.objects.get(title="Arch destroyed in Palmyra")
+    claim = source.claims.get(site__slug="monumental-arch")
+    claim.reject(editor, "Not this arch")
+    Claim.objects.create(source=source, matched="stale", quote="x", start=0, end=1)
+    changelist = reverse("admin:reports_source_changelist")
+    response = editor_client.post(
+        changelist, {"action": "read_for_claims", "_selected_action": [source.pk]}, follow=True
+    )
+    assert "1 source(s) read" in response.content.decode()
+    assert not source.claims.filter(matched="stale").exists()
+    claim.refresh_from_db()
+    assert claim.status == "rejected"
+    assert not source.claims.filter(status="proposed", site__slug="monumental-arch").exists()
