@@ -183,13 +183,14 @@ def extract(text, gazetteer, published=None, places=None, language=None):
             if not claim.date and not BACKGROUND_RE.search(claim.quote.lower()):
                 claim.date = interval
                 claim.reason += f"; dated by the images of {interval}"
-    # Every site the article names in full, damaged or not: what its kind phrases mean.
-    named_here = {}
-    for _, _, refs in names:
+    # Every site the article names in full, damaged or not, and where: what its kind
+    # phrases mean.
+    named_here = []
+    for start, _, refs in names:
         full = {index for index, is_core, _ in refs if index >= 0 and not is_core}
         if len(full) == 1:
             site = gazetteer.sites[next(iter(full))]
-            named_here.setdefault(site.kind, set()).add(site.key)
+            named_here.append((start, site.kind, site.key))
     claims = _one_per_event(_resolve_kinds(readings, gazetteer, named_here))
     # What the news is about happened when its lede says: a claim nothing else dates,
     # told as news (not background), takes the lede's date.
@@ -259,38 +260,29 @@ def _interval(first, last):
 
 
 def _resolve_kinds(readings, gazetteer, named_here):
-    """A kind phrase ("the temple", "a shrine") nothing resolved by place: the named site
-    of that kind the article speaks of (when there is one) is what it means; when the
-    article names several, or names other sites in the same sentence, it is dropped
-    (it is one of those); otherwise it stays, for the curator to say which site."""
-    named = {kind: set(keys) for kind, keys in named_here.items()}
-    named_by_name = {kind: set(keys) for kind, keys in named_here.items()}
-    for claim in readings:
-        if claim.site_key:
-            named.setdefault(claim.kind, set()).add(claim.site_key)
-        if claim.site_key and claim.how in ("name", "core"):
-            named_by_name.setdefault(claim.kind, set()).add(claim.site_key)
+    """A kind phrase ("the temple", "the mosque") is the site of that kind the article
+    last named before it, or the only one it names; resolved by place alone, it yields
+    to those. Nothing resolving it: when the article names several of the kind, or
+    other sites in the same sentence, it is dropped (it is one of those); otherwise it
+    stays, for the curator to say which site."""
     by_sentence = {}
     for claim in readings:
         by_sentence.setdefault(claim.start, []).append(claim)
     kept = []
     for claim in readings:
-        if claim.how == "kind" and claim.site_key is not None:
-            # Resolved by place; a site of that kind the article names is likelier.
-            same_kind = named_by_name.get(claim.kind, set())
-            if len(same_kind) == 1 and claim.site_key not in same_kind:
-                claim.site_key = next(iter(same_kind))
+        if claim.how == "kind" or claim.site_key is None:
+            same = [(start, key) for start, kind, key in named_here if kind == claim.kind]
+            before = [key for start, key in same if start < claim.match_start]
+            keys = {key for _, key in same}
+            chosen = before[-1] if before else (next(iter(keys)) if len(keys) == 1 else None)
+            if chosen and chosen != claim.site_key:
+                claim.site_key = chosen
                 claim.reason += "; the kind phrase stands for the site the article names"
-        if claim.site_key is not None:
-            kept.append(claim)
-            continue
-        same_kind = named.get(claim.kind, set())
-        if len(same_kind) == 1:
-            claim.site_key = next(iter(same_kind))
-            claim.reason += "; the kind phrase stands for the site the article names"
-            kept.append(claim)
-        elif not same_kind and not any(c.site_key for c in by_sentence[claim.start]):
-            kept.append(claim)
+            elif claim.site_key is None and (
+                keys or any(c.site_key for c in by_sentence[claim.start])
+            ):
+                continue
+        kept.append(claim)
     return kept
 
 
@@ -367,6 +359,12 @@ def _choose(refs, gazetteer, places, kinds_here, allow_core):
         ]
         if local:
             chosen = local
+    if len(chosen) > 1:
+        # A name a whole shares with its part ("Nabi Huri", the ancient town and the
+        # shrine in it) names the whole.
+        wholes = [i for i in chosen if any(p in chosen for p, _ in gazetteer.parts.get(i, ()))]
+        if len(wholes) == 1:
+            chosen = wholes
     return chosen
 
 
@@ -452,26 +450,55 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
 
     # A city or a kind phrase named as a location ("damage in Palmyra", "a few hundred
     # metres from the citadel") is not itself claimed.
+    def is_where(m):  # a place, or a site with parts: where other things are
+        return m.site is not None and (gazetteer.is_place(m.site) or m.site in gazetteer.parts)
+
     mentions = [
         m
         for m in mentions
-        if (m.how != "kind" and (m.site is None or not gazetteer.is_place(m.site)))
+        if (m.how != "kind" and not is_where(m))
         or not LOCATION_RE.search(text, max(s_start, m.start - 40), m.start)
     ]
+    # A name said of another place ("the Roman theatre in Bosra", where the register's
+    # Roman theatre is Palmyra's) is that place's site of the kind, or none the
+    # register knows.
+    for m in list(mentions):
+        if m.site is None or is_where(m):
+            continue
+        there = next(
+            (
+                other
+                for other in mentions
+                if other is not m
+                and is_where(other)
+                and 0 <= other.start - m.end <= 12
+                and re.fullmatch(r"\s*(?:in|at|of)\s+", text[m.end : other.start])
+            ),
+            None,
+        )
+        site = gazetteer.sites[m.site]
+        if there is None or gazetteer.sites[there.site].key in (site.place, site.key):
+            continue
+        mentions.remove(m)
+        local = gazetteer.by_kind_place.get((site.kind, gazetteer.sites[there.site].key), [])
+        if len(local) == 1:
+            mentions.append(_Mention(m.start, m.end, local[0], site.kind, "kind"))
     # A city naming what follows ("the Palmyra temple", "Mosul's landmark mosque") is
     # where that is, not what was hit.
     starts = sorted(m.start for m in mentions)
     mentions = [
         m
         for m in mentions
-        if m.site is None
-        or not (gazetteer.is_place(m.site) or m.site in gazetteer.parts)
-        or not any(
-            m.end <= start <= m.end + 30
-            and re.fullmatch(
-                r"(?:['’]s)?(?:\s+(?!and\b|or\b|its\b)[\w-]+){0,2}\s+", text[m.end : start]
+        if not is_where(m)
+        or not (
+            any(
+                m.end <= start <= m.end + 30
+                and re.fullmatch(
+                    r"(?:['’]s)?(?:\s+(?!and\b|or\b|its\b)[\w-]+){0,2}\s+", text[m.end : start]
+                )
+                for start in starts
             )
-            for start in starts
+            or HERITAGE_NOUN_RE.match(text, m.end)
         )
     ]
     # Places listed with monuments ("Aleppo, Damascus, Palmyra and the Crac des
@@ -525,7 +552,7 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
         window = " ".join(stretch.split()[-8:])
         if denial and denial.start() < match.start():
             window = " ".join(lowered[denial.end() : match.start()].split()[-8:])
-        blocks = BLOCK_RE.findall(window) if window else []
+        blocks = BLOCK_RE.findall(window) if window and label != "not spared" else []
         if blocks and all(NEGATION_RE.fullmatch(b.strip()) for b in blocks) and not denial:
             # "was not damaged": the site was found unharmed.
             cues.append((match.start(), match.end(), True, "none", f"not {label}"))
@@ -673,6 +700,16 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
     return results
 
 
+# A place naming what follows it: "Damascus synagogue", "Deir ez-Zor's damaged Armenian
+# memorial".
+HERITAGE_NOUN_RE = re.compile(
+    r"(?:['’]s)?(?:\s+(?!and\b|or\b|its\b)[\w-]+){0,3}?\s+(?:synagogues?|memorials?|libraries|"
+    r"library|markets?|souqs?|souks?|bazaars?|palaces?|gates?|minarets?|domes?|monaster(?:y|ies)"
+    r"|cathedrals?|churches|church|mosques?|shrines?|temples?|tombs?|mausoleums?|museums?|"
+    r"madrasas?|hammams?|khans?|citadel|castle|walls?|ruins|sites?|heritage|antiquities"
+    r"|statues?|lamassus?|reliefs?)\b",
+    re.I,
+)
 BYLINE_RE = re.compile(r"\W*(?:by|published|updated|posted)\b", re.I)
 _ABSOLUTE_RE = re.compile(r"(?:19|20)\d\d")
 # Past damage told as background: not the story the paragraph is telling.

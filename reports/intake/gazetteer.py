@@ -199,6 +199,9 @@ class Gazetteer:
     def _variants(form):
         yield form
         words = form.split(" ")
+        saint = {"saint": "st", "st": "saint"}
+        if any(w in saint for w in words):
+            yield " ".join(saint.get(w, w) for w in words)
         if 2 <= len(words) <= 3:
             yield form.replace(" ", "")
 
@@ -221,7 +224,10 @@ class Gazetteer:
     def lookup(self, matched):
         """The references a matched (normalised) string stands for."""
         key = " ".join(matched.split())
-        return self._forms.get(key) or self._forms.get(key.replace(" ", ""), [])
+        found = self._forms.get(key) or self._forms.get(key.replace(" ", ""))
+        if not found and " s " in key:
+            return self.lookup(key.replace(" s ", " "))
+        return found or []
 
     def is_place(self, index):
         """Whether a site is where others are (Palmyra, Aleppo, a country): claimed only

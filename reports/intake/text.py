@@ -4,7 +4,8 @@ map back to the original offsets so quotes are cut from the text as written."""
 import re
 import unicodedata
 
-_SEPARATORS = "-‐‑‒–—―'’‘`´ʼʻ_\u00a0\u2009\u202f\t\n\r\f\v"
+# (A full stop too: "St. Simeon" is "St Simeon".)
+_SEPARATORS = "-‐‑‒–—―'’‘`´ʼʻ_.\u00a0\u2009\u202f\t\n\r\f\v"
 _ASCII_TABLE = str.maketrans(dict.fromkeys(_SEPARATORS, " "))
 _char_cache: dict[str, str] = {}
 
@@ -73,7 +74,8 @@ def trie_pattern(words):
     def build(node):
         alternatives = []
         for char in sorted(k for k in node if k):
-            atom = " +" if char == " " else re.escape(char)
+            # Between words, a possessive's "s" may stand: "Aleppo's covered market".
+            atom = " +(?:s +)?" if char == " " else re.escape(char)
             alternatives.append(atom + build(node[char]))
         if not alternatives:
             return ""

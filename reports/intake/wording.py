@@ -26,12 +26,18 @@ CUES = [
     (
         r"left (?:\w+ ){0,2}in ruins?|(?:heap|pile|mound) of (?:stones|rubble)|no longer exists?"
         r"|only (?:the |its )?foundations (?:remain|are left|still stand)|(?:has|have) gone\b"
-        r"|only (?:a few|two|three|a handful) of (?:its|the) (?:\w+ )?columns (?:still )?stand"
+        r"|only (?:a few|two|three|four|five|a handful)(?: of (?:its|the))? (?:\w+ )?"
+        r"(?:columns|walls|pillars|arches) (?:now |still )?(?:stand|remain)"
         r"|wreck\w*",
         "destroyed",
         "left in ruins",
     ),
     (r"cav(?:ed|ing) in", "severe", "caved in"),
+    (
+        r"(?:was|were|is|are|has|have|had)(?: not|n.t| never) (?:been )?spared",
+        "unknown",
+        "not spared",
+    ),
     (r"reduced to (?:ashes|dust)|burn(?:ed|t) to the ground", "destroyed", "reduced to ashes"),
     (r"ravag\w*|caught fire|engulfed|gutted by fire", "severe", "ravaged"),
     # ("beheaded" is said of people here far more than of statues.)
@@ -63,6 +69,7 @@ CUE_RE = re.compile(
 
 SEVERE_RE = re.compile(
     r"\b(?:heav(?:y|ily)|bad(?:ly)?|sever(?:e|ely)|serious(?:ly)?|extensive(?:ly)?|large(?:ly)?"
+    r"|huge|massive|enormous|major|grave(?:ly)?"
     r"|most(?:ly)?|part(?:ly|ially|ial)?|significant(?:ly)?|major|considerabl[ey]|much of)\W*$"
 )
 SLIGHT_RE = re.compile(r"\b(?:slight(?:ly)?|light(?:ly)?|minor|superficial(?:ly)?|little)\W*$")
