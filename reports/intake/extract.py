@@ -306,9 +306,12 @@ def _one_per_event(readings):
     for _, members in groups:
         lead = max(members, key=lambda c: (bool(c.date), not c.headline, c.confidence))
         level = lead.level
-        if level == "unknown":
-            known = [c.level for c in members if c.level != "unknown" and not c.headline]
-            level = known[0] if known else level
+        known = [c.level for c in members if c.level not in ("unknown", "none") and not c.headline]
+        if level == "unknown" and known:
+            level = known[0]
+        elif level == "destroyed" and any(k in ("severe", "moderate", "slight") for k in known):
+            # The detail decides: "destroyed" in one sentence, "part of it" in another.
+            level = max((k for k in known if k != "destroyed"), key=_STRENGTH.get)
         others = tuple((c.start, c.end) for c in members if c is not lead)
         results.append(
             dataclasses.replace(
@@ -318,10 +321,22 @@ def _one_per_event(readings):
                 confidence=round(min(0.95, lead.confidence + min(0.1, 0.05 * len(others))), 2),
             )
         )
+    # A monument found unharmed in an article that reports it damaged contradicts the
+    # report ("IS blew up the temple" / "the temple appears largely intact").
+    for claim in results:
+        if (
+            claim.level == "none"
+            and claim.stance == "supports"
+            and any(
+                c.site_key == claim.site_key and c.stance == "supports" and c.level != "none"
+                for c in results
+            )
+        ):
+            claim.stance = "contradicts"
     # A denial's level and date are those of the report it denies, when the article
     # gives it.
     for claim in results:
-        if claim.stance != "contradicts":
+        if claim.stance != "contradicts" or claim.level == "none":
             continue
         reports = [
             c
@@ -453,10 +468,14 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
     def is_where(m):  # a place, or a site with parts: where other things are
         return m.site is not None and (gazetteer.is_place(m.site) or m.site in gazetteer.parts)
 
+    # (Except in a list of three or more: "sites in Aleppo, Damascus, Palmyra and the
+    # Crac des Chevaliers have all sustained major damage" speaks of each.)
+    in_list = _listed(mentions, text, at_least=3)
     mentions = [
         m
         for m in mentions
         if (m.how != "kind" and not is_where(m))
+        or id(m) in in_list
         or not LOCATION_RE.search(text, max(s_start, m.start - 40), m.start)
     ]
     # A name said of another place ("the Roman theatre in Bosra", where the register's
@@ -503,11 +522,7 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
     ]
     # Places listed with monuments ("Aleppo, Damascus, Palmyra and the Crac des
     # Chevaliers have all sustained major damage") are items of the list, not where.
-    ordered = sorted(mentions, key=lambda m: m.start)
-    listed = set()
-    for first, second in zip(ordered, ordered[1:], strict=False):
-        if re.fullmatch(r"\s*(?:,|,? and|,? or)\s+(?:the\s+)?", text[first.end : second.start]):
-            listed.update({id(first), id(second)})
+    listed = _listed(mentions, text, at_least=2)
     # A city is claimed only when nothing more precise is in the sentence (a kind word
     # no place resolves, "whose temples", is not more precise).
     if any(m.site is not None and not gazetteer.is_place(m.site) for m in mentions):
@@ -717,6 +732,22 @@ BACKGROUND_RE = re.compile(
     r"\b(?:had (?:already|previously|earlier)|earlier|previously|in the past|once|before the war|"
     r"years? ago|last year|first occupation)\b"
 )
+
+
+def _listed(mentions, text, at_least):
+    """The ids of mentions in a list of at least `at_least` ("A, B and the C")."""
+    ordered = sorted(mentions, key=lambda m: m.start)
+    runs, run = [], []
+    for mention in ordered:
+        if run and re.fullmatch(
+            r"\s*(?:,|,? and|,? or)\s+(?:the\s+)?", text[run[-1].end : mention.start]
+        ):
+            run.append(mention)
+        else:
+            runs.append(run)
+            run = [mention]
+    runs.append(run)
+    return {id(m) for run in runs if len(run) >= at_least for m in run}
 
 
 def _attached(lowered, rel_start, rel_end, cue):

@@ -131,8 +131,17 @@ CONTENTS_RE = re.compile(
 )
 # A part of the monument: "a section of the outer wall", "several columns".
 PART_RE = re.compile(
-    r"\b(?:a (?:section|part|portion|stretch|corner) of|parts? of|some of|several|a few|"
+    r"\b(?:a (?:section|small part|portion|stretch|corner) of|some of|several|a few|"
     r"one of|two of|three of|a number of)\s+(?:\w+\s+){0,7}$"
+)
+# A large part of it: "destroyed part of the temple", "about a third of the old city".
+LARGE_PART_RE = re.compile(
+    r"\b(?:(?:large |most |much |the (?:\w+ )?)?(?:parts?|half|halves) of|a third of|"
+    r"two thirds of|a quarter of|much of|most of)\s+(?:\w+\s+){0,7}$"
+)
+AFTER_LARGE_PART_RE = re.compile(
+    r"^\W*(?:(?:large |most |much |the (?:\w+ )?)?(?:parts?|half) of|a third of|much of|"
+    r"most of)\b"
 )
 AFTER_PART_RE = re.compile(
     r"^\W*(?:a (?:section|stretch|corner|portion|small part) of|several|a few|some of|one of)\b"
@@ -176,10 +185,13 @@ def adjust_level(level, before, after="", label=""):
     if level == "destroyed" and percent:
         share = int(percent.group(1))
         return "destroyed" if share >= 90 else "severe" if share >= 40 else "moderate"
-    if level == "destroyed" and (
-        PART_RE.search(" ".join(before.split()[-8:]) + " ") or AFTER_PART_RE.search(after)
-    ):
+    words_before = " ".join(before.split()[-8:]) + " "
+    if level == "destroyed" and (PART_RE.search(words_before) or AFTER_PART_RE.search(after)):
         return "moderate"
+    if level == "destroyed" and (
+        LARGE_PART_RE.search(words_before) or AFTER_LARGE_PART_RE.search(after)
+    ):
+        return "severe"
     tail = " ".join(before.split()[-3:])
     if level == "unknown":
         # Only "damaged" and "damage" take a degree: "heavily damaged", "minor damage".
