@@ -8,7 +8,7 @@ import re
 from reports.intake.dates import days_in, find_dates, overlap
 from reports.intake.gazetteer import GROUP_KINDS, KIND_RE, KIND_WORDS, PLURAL_KIND_WORDS
 from reports.intake.sentences import MAX_SENTENCE, paragraph_sentences
-from reports.intake.text import normalise_with_map, original_span
+from reports.intake.text import normalise_with_map, original_span, without_possessives
 from reports.intake.wording import (
     BLOCK_RE,
     CLAUSE_RE,
@@ -110,7 +110,7 @@ def extract(text, gazetteer, published=None, places=None, language=None):
     length = len(text)
 
     names = []
-    for match in gazetteer.pattern.finditer(normal):
+    for match in gazetteer.pattern.finditer(without_possessives(normal)):
         start, end = original_span(positions, match.start(), match.end(), length)
         names.append((start, end, gazetteer.lookup(match.group())))
     kinds = []

@@ -198,6 +198,8 @@ class Gazetteer:
     @staticmethod
     def _variants(form):
         yield form
+        if " s " in form:  # "St Simeon's pillar" as the text is read (without_possessives)
+            yield from Gazetteer._variants(form.replace(" s ", " "))
         words = form.split(" ")
         saint = {"saint": "st", "st": "saint"}
         if any(w in saint for w in words):
@@ -224,10 +226,7 @@ class Gazetteer:
     def lookup(self, matched):
         """The references a matched (normalised) string stands for."""
         key = " ".join(matched.split())
-        found = self._forms.get(key) or self._forms.get(key.replace(" ", ""))
-        if not found and " s " in key:
-            return self.lookup(key.replace(" s ", " "))
-        return found or []
+        return self._forms.get(key) or self._forms.get(key.replace(" ", ""), [])
 
     def is_place(self, index):
         """Whether a site is where others are (Palmyra, Aleppo, a country): claimed only

@@ -39,6 +39,15 @@ def normalise_with_map(text):
     return "".join(pieces), positions
 
 
+_POSSESSIVE_RE = re.compile(r"(?<=\w) s (?=\w)")
+
+
+def without_possessives(normal):
+    """A possessive's "s" as a space, keeping every offset: "aleppo s covered market" is
+    "Aleppo covered market" to the gazetteer."""
+    return _POSSESSIVE_RE.sub("   ", normal)
+
+
 def normalise(name):
     """A name as the gazetteer indexes it: case-folded, without accents, hyphens and
     apostrophes as spaces, one space between words, no leading "the"."""
@@ -74,8 +83,7 @@ def trie_pattern(words):
     def build(node):
         alternatives = []
         for char in sorted(k for k in node if k):
-            # Between words, a possessive's "s" may stand: "Aleppo's covered market".
-            atom = " +(?:s +)?" if char == " " else re.escape(char)
+            atom = " +" if char == " " else re.escape(char)
             alternatives.append(atom + build(node[char]))
         if not alternatives:
             return ""
