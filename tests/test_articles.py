@@ -180,3 +180,8 @@ def test_an_html_page_says_its_date_publisher_and_authors_in_its_metadata():
 )
 def test_the_language_is_told_from_the_text(text, language):
     assert read_article(f"Title\n\n{text}", "a.txt").language == language
+
+
+def test_a_numeric_dateline_reads_day_first():
+    text = f"Headline\n\nBEIRUT – AFP – 1.10.2012 – {BODY}"
+    assert read_article(text, "a.txt").published == "2012-10-01"

@@ -56,6 +56,8 @@ _DATE_SHAPES = [
     re.compile(rf"(?:{_WEEKDAY}\s*)?{_MON},?\s+{_DAY},?\s+{_YEAR}", re.I),
     re.compile(rf"{_YEAR}\s*年\s*(?P<mm>[01]?\d)\s*月\s*(?P<dd>[0-3]?\d)\s*日"),
     re.compile(rf"{_YEAR}/(?P<mm>[01]?\d)/(?P<dd>[0-3]?\d)"),
+    # "BEIRUT – AFP – 1.10.2012": day first, as in Europe and the Middle East
+    re.compile(rf"\b(?P<dd>[0-3]?\d)\.(?P<mm>[01]?\d)\.{_YEAR}\b"),
 ]
 # A dateline without a year: "BEIRUT, March 27 (Reuters) -".
 _YEARLESS_DATELINE = re.compile(
