@@ -233,11 +233,12 @@ def story_year(text):
     "four years into a war that began in 2011" (2015); else the latest year it names,
     or the year after when it also speaks of "last May" or "last year" (so those came
     after the latest year named). None when it names no year."""
-    into = _YEARS_INTO.search(text)
-    if into:
-        n = into.group("n").lower()
-        return int(into.group("year")) + (int(n) if n.isdigit() else _NUMBER_WORDS[n])
     years = [int(y) for y in re.findall(r"\b((?:19|20)\d\d)\b", text)]
+    for into in _YEARS_INTO.finditer(text):
+        n = into.group("n").lower()
+        year = int(into.group("year")) + (int(n) if n.isdigit() else _NUMBER_WORDS[n])
+        if year >= max(years) and year <= max(years) + 10:  # not "2,000 years since …"
+            return year
     if not years:
         return None
     return max(years) + (1 if _LAST.search(text) else 0)

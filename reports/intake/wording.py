@@ -39,7 +39,12 @@ CUES = [
         "not spared",
     ),
     (r"reduced to (?:ashes|dust)|burn(?:ed|t) to the ground", "destroyed", "reduced to ashes"),
-    (r"ravag\w*|caught fire|engulfed|gutted by fire", "severe", "ravaged"),
+    (
+        r"ravag\w*|caught fire|engulfed|gutted by fire"
+        r"|(?:blaze|fire|flames) (?:broke out|swept|spread|tore|raged)",
+        "severe",
+        "ravaged",
+    ),
     # ("beheaded" is said of people here far more than of statues.)
     (r"hacked (?:away|off)|decapitated", "moderate", "hacked away"),
     (
@@ -117,7 +122,8 @@ PASSIVE_RE = re.compile(r"\b(?:was|were|been|being|is|are)\s+(?:\w+ly\s+)?$")
 LOCATION_RE = re.compile(
     r"\b(?:in|at|near|around|outside|inside|from|to|towards?|into|across|within|beside|below"
     r"|above|overlooking|behind|opposite)"
-    r"(?: the (?:\w+ )?(?:town|city|oasis|desert city|ancient city) of)?(?: the| a| an)?\s+$",
+    r"(?: the (?:\w+ )?(?:town|city|oasis|desert city|ancient city) of)?(?: the| a| an)?"
+    r"(?: (?:syria|iraq|turkey|the country|the region)'?s?)?\s+$",
     re.IGNORECASE,
 )
 RELATIVE_RE = re.compile(r"\b(?:which|that|who|where|whose|when)\b")
