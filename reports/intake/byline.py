@@ -228,19 +228,31 @@ _LAST = re.compile(
 )
 
 
+SYRIAN_WAR_BEGAN = 2011
+_WAR_YEARS = re.compile(
+    r"\bSyria['’]s (?P<n>\d+|" + "|".join(_NUMBER_WORDS) + r")(?:[- ]and[- ]a[- ]half)?[- ]years?"
+    r"[- ](?:old )?(?:civil )?(?:conflict|war|uprising|crisis)\b",
+    re.I,
+)
+
+
 def story_year(text):
     """The year a text written without its year was written in, from what it says:
     "four years into a war that began in 2011" (2015); else the latest year it names,
     or the year after when it also speaks of "last May" or "last year" (so those came
     after the latest year named). None when it names no year."""
     years = [int(y) for y in re.findall(r"\b((?:19|20)\d\d)\b", text)]
+    war = _WAR_YEARS.search(text)
+    if war:  # Syria's war began in March 2011: "its four-and-a-half-year conflict"
+        n = war.group("n").lower()
+        return SYRIAN_WAR_BEGAN + (int(n) if n.isdigit() else _NUMBER_WORDS[n])
     for into in _YEARS_INTO.finditer(text):
         n = into.group("n").lower()
         year = int(into.group("year")) + (int(n) if n.isdigit() else _NUMBER_WORDS[n])
         if year >= max(years) and year <= max(years) + 10:  # not "2,000 years since …"
             return year
-    if not years:
-        return None
+    if not years or max(years) < SYRIAN_WAR_BEGAN:
+        return None  # only history: no year of the wars this register is about
     return max(years) + (1 if _LAST.search(text) else 0)
 
 
