@@ -508,3 +508,28 @@ def test_undated_news_takes_the_date_its_lede_gives(gazetteer):
         "Opposition media reported that shells had struck the Citadel of Aleppo."
     )
     assert one(text, gazetteer).date == "2015-08-30"
+
+
+SPELLINGS = Gazetteer(
+    [
+        ("mosul", "city", ["Mosul"]),
+        ("clock-church", "church", ["Clock Church (Mosul)"], "mosul"),
+        ("khalid-mosque", "mosque", ["Khaled bin al-Waleed mosque"], "mosul"),
+        ("umayyad", "mosque", ["Umayyad Mosque of Mosul"], "mosul"),
+        ("simeon", "church", ["Church of Saint Simeon"], "mosul"),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "site"),
+    [
+        ("Militants blew up the Clock Church on Sunday.", "clock-church"),  # no "(Mosul)"
+        ("Shelling damaged the Khaled Ibn Walid mosque.", "khalid-mosque"),
+        ("Shelling damaged the Umayyad Mosque in Mosul.", "umayyad"),
+        ("Shelling damaged Mosul's Umayyad Mosque.", "umayyad"),
+        ("Shelling damaged the Church of St. Simeon.", "simeon"),
+    ],
+)
+def test_a_name_is_found_however_the_article_spells_it(sentence, site):
+    assert [c.site_key for c in extract(sentence, SPELLINGS)] == [site]

@@ -97,6 +97,21 @@ KIND_RE = re.compile(r"(?<!\w)(?:" + phrase_pattern(KIND_WORDS) + r")(?!\w)")
 
 
 _PLACE_KINDS = {"city", "country", "governorate"}
+# Words written one for another in names: saints, and "son of" in transliterated Arabic.
+_SAME_WORD = {
+    "saint": ("st",),
+    "st": ("saint",),
+    "bin": ("ibn", "ben"),
+    "ibn": ("bin", "ben"),
+    "ben": ("ibn", "bin"),
+}
+
+
+def _unqualified(name):
+    """A name without its parenthesised qualifier: "Clock Church (Mosul)"."""
+    return re.sub(r"\s*\([^)]*\)\s*", " ", name).strip()
+
+
 _NOT_PART_WORDS = {"of", "the", "and", "al", "el", "de", "in", "at", "s", "a"}
 
 
@@ -135,6 +150,8 @@ class Gazetteer:
         full_forms = set()
         cores: list[tuple[str, int]] = []
         parents, words = {}, {}
+        entries = list(entries)
+        names_of = {entry[0]: [normalise(_unqualified(n)) for n in entry[2]] for entry in entries}
         for entry in entries:
             key, kind, names = entry[0], entry[1], entry[2]
             place = entry[3] if len(entry) > 3 else None
@@ -142,6 +159,16 @@ class Gazetteer:
             self.sites.append(_Site(key, kind, place))
             parents[index] = (entry[4] if len(entry) > 4 else None) or place
             forms = [f for f in (normalise(name) for name in names) if f]
+            # "Clock Church (Mosul)": its qualifier is for the reader of a list, not the
+            # text, which says "the Clock Church".
+            forms += [f for f in (normalise(_unqualified(name)) for name in names) if f]
+            # "Umayyad Mosque of Aleppo" is also "the Umayyad Mosque in Aleppo" and
+            # "Aleppo's Umayyad Mosque".
+            for where in names_of.get(place, []) + names_of.get(parents[index], []):
+                for form in list(forms):
+                    if where and form.endswith(" of " + where):
+                        thing = form[: -len(" of " + where)]
+                        forms += [f"{thing} in {where}", f"{where} {thing}"]
             words[index] = {w for f in forms for w in f.split()}
             heads = set()
             for form in forms:
@@ -197,15 +224,33 @@ class Gazetteer:
 
     @staticmethod
     def _variants(form):
-        yield form
-        if " s " in form:  # "St Simeon's pillar" as the text is read (without_possessives)
-            yield from Gazetteer._variants(form.replace(" s ", " "))
-        words = form.split(" ")
-        saint = {"saint": "st", "st": "saint"}
-        if any(w in saint for w in words):
-            yield " ".join(saint.get(w, w) for w in words)
-        if 2 <= len(words) <= 3:
-            yield form.replace(" ", "")
+        """The ways a name is written: possessive dropped (as the text is read), Saint as
+        St, and the usual variations of transliterated Arabic (the article "al" left out,
+        bin for ibn, ee for i, ou for u)."""
+        found, todo = {form}, [form]
+        while todo and len(found) < 24:  # a closure over the rewrites, bounded
+            spelling = todo.pop()
+            words = spelling.split(" ")
+            rewrites = [spelling.replace(" s ", " ")]  # "St Simeon's pillar", as read
+            rewrites += [
+                " ".join(alternative if i == at else w for i, w in enumerate(words))
+                for at, word in enumerate(words)
+                for alternative in _SAME_WORD.get(word, ())
+            ]
+            bare = [w for w in words if w not in ("al", "el")]
+            if len(bare) >= 2:
+                rewrites.append(" ".join(bare))
+            rewrites.append(spelling.replace("ee", "i").replace("ou", "u").replace("oo", "u"))
+            for rewrite in rewrites:
+                if rewrite not in found:
+                    found.add(rewrite)
+                    todo.append(rewrite)
+        ordered = [form] + sorted(found - {form})
+        for spelling in ordered:
+            yield spelling
+            words = spelling.split(" ")
+            if 2 <= len(words) <= 3:
+                yield spelling.replace(" ", "")
 
     @staticmethod
     def _core(form):
