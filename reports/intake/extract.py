@@ -471,12 +471,18 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
     # (Except in a list of three or more: "sites in Aleppo, Damascus, Palmyra and the
     # Crac des Chevaliers have all sustained major damage" speaks of each.)
     in_list = _listed(mentions, text, at_least=3)
+
+    def located(m):
+        # A monument with parts is where only by the plainest words ("damage to the
+        # mosque" is to it; "the minaret in the mosque's courtyard" is in it).
+        plain = m.how != "kind" and not gazetteer.is_place(m.site)
+        pattern = NEAR_RE if plain else LOCATION_RE
+        return pattern.search(text, max(s_start, m.start - 40), m.start)
+
     mentions = [
         m
         for m in mentions
-        if (m.how != "kind" and not is_where(m))
-        or id(m) in in_list
-        or not LOCATION_RE.search(text, max(s_start, m.start - 40), m.start)
+        if (m.how != "kind" and not is_where(m)) or id(m) in in_list or not located(m)
     ]
     # A name said of another place ("the Roman theatre in Bosra", where the register's
     # Roman theatre is Palmyra's) is that place's site of the kind, or none the
@@ -715,6 +721,7 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
     return results
 
 
+NEAR_RE = re.compile(r"\b(?:in|at|near|inside|outside|around|beside|below|above)(?: the)?\s+$")
 # A place naming what follows it: "Damascus synagogue", "Deir ez-Zor's damaged Armenian
 # memorial".
 HERITAGE_NOUN_RE = re.compile(
