@@ -56,7 +56,7 @@ class ProposedClaim:
     quotes: tuple = ()
     headline: bool = False
     paragraph: int = 0
-    how: str = ""  # "name", "core", "kind" or "topic": how the site was found
+    how: str = ""  # "name", "core", "part", "kind", "new" (a kind phrase saying "a"), "topic"
 
 
 # The name callers used before claims became one per site and event.
@@ -270,11 +270,14 @@ def _resolve_kinds(readings, gazetteer, named_here):
         by_sentence.setdefault(claim.start, []).append(claim)
     kept = []
     for claim in readings:
-        if claim.how == "kind" or claim.site_key is None:
+        if claim.how == "kind" or (claim.site_key is None and claim.how != "new"):
             same = [(start, key) for start, kind, key in named_here if kind == claim.kind]
             before = [key for start, key in same if start < claim.match_start]
             keys = {key for _, key in same}
-            chosen = before[-1] if before else (next(iter(keys)) if len(keys) == 1 else None)
+            # The one named last before it; one named only after it, in a headline.
+            chosen = before[-1] if before else None
+            if chosen is None and claim.headline and len(keys) == 1:
+                chosen = next(iter(keys))
             if chosen and chosen != claim.site_key:
                 claim.site_key = chosen
                 claim.reason += "; the kind phrase stands for the site the article names"
@@ -415,7 +418,7 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
     # and its leaning minaret". The whole stays claimed unless the words are only
     # about the part ("the Great Mosque's minaret", "the minaret of the mosque").
     for mention in list(mentions):
-        if mention.site is None or mention.how == "kind":
+        if mention.site is None or mention.how in ("kind", "new"):
             continue
         rel_start, rel_end = mention.start - s_start, mention.end - s_start
         for part, words in gazetteer.parts.get(mention.site, ()):
@@ -458,10 +461,12 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
         for place in places:
             candidates.extend(gazetteer.by_kind_place.get((kind, place), []))
         candidates = list(dict.fromkeys(candidates))
+        # "a mosque", "another shrine": one not named before, never the one that was.
+        how = "new" if INDEFINITE_RE.search(text, max(s_start, start - 40), start) else "kind"
         if len(candidates) == 1 and not (plural and kind not in GROUP_KINDS):
-            mentions.append(_Mention(start, end, candidates[0], kind, "kind"))
+            mentions.append(_Mention(start, end, candidates[0], kind, how))
         else:
-            mentions.append(_Mention(start, end, None, kind, "kind", tuple(candidates)))
+            mentions.append(_Mention(start, end, None, kind, how, tuple(candidates)))
 
     # A city or a kind phrase named as a location ("damage in Palmyra", "a few hundred
     # metres from the citadel") is not itself claimed.
@@ -475,14 +480,14 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
     def located(m):
         # A monument with parts is where only by the plainest words ("damage to the
         # mosque" is to it; "the minaret in the mosque's courtyard" is in it).
-        plain = m.how != "kind" and not gazetteer.is_place(m.site)
+        plain = m.how not in ("kind", "new") and not gazetteer.is_place(m.site)
         pattern = NEAR_RE if plain else LOCATION_RE
         return pattern.search(text, max(s_start, m.start - 40), m.start)
 
     mentions = [
         m
         for m in mentions
-        if (m.how != "kind" and not is_where(m)) or id(m) in in_list or not located(m)
+        if (m.how not in ("kind", "new") and not is_where(m)) or id(m) in in_list or not located(m)
     ]
     # A name said of another place ("the Roman theatre in Bosra", where the register's
     # Roman theatre is Palmyra's) is that place's site of the kind, or none the
@@ -657,13 +662,18 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
         is_place = mention.site is not None and gazetteer.is_place(mention.site)
         if is_place and not _attached(lowered, rel_start, rel_end, nearest):
             continue  # the city named in a sentence about something else in it
-        if nearest[3] == "none" and (is_place or mention.how == "kind"):
+        if nearest[3] == "none" and (is_place or mention.how in ("kind", "new")):
             continue  # only a named monument is found unharmed
 
         confidence = 0.5
-        confidence += {"name": 0.2, "core": 0.1, "part": 0.1, "kind": 0.0, "topic": -0.1}[
-            mention.how
-        ]
+        confidence += {
+            "name": 0.2,
+            "core": 0.1,
+            "part": 0.1,
+            "kind": 0.0,
+            "new": 0.0,
+            "topic": -0.1,
+        }[mention.how]
         if nearest[3] == "destroyed":
             confidence += 0.1
         if date:
@@ -684,7 +694,7 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
             reason += f"; date from “{date_words}”" + (f" = {date}" if date else " (unresolved)")
         else:
             reason += "; no date words"
-        if mention.how == "kind":
+        if mention.how in ("kind", "new"):
             reason += (
                 f"; kind phrase resolved by place ({', '.join(sorted(places))})"
                 if site_key
@@ -721,6 +731,10 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
     return results
 
 
+INDEFINITE_RE = re.compile(
+    r"\b(?:a|an|another|one|two|three|four|five|several|some|other)\s+(?:(?!the\b)[\w-]+\s+){0,3}$",
+    re.I,
+)
 NEAR_RE = re.compile(r"\b(?:in|at|near|inside|outside|around|beside|below|above)(?: the)?\s+$")
 # A place naming what follows it: "Damascus synagogue", "Deir ez-Zor's damaged Armenian
 # memorial".
