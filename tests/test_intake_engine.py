@@ -533,3 +533,30 @@ SPELLINGS = Gazetteer(
 )
 def test_a_name_is_found_however_the_article_spells_it(sentence, site):
     assert [c.site_key for c in extract(sentence, SPELLINGS)] == [site]
+
+
+def test_places_in_a_list_of_three_are_each_claimed(gazetteer):
+    text = (
+        "Heritage sites in Palmyra, Aleppo and the Tadmur prison have all sustained major damage."
+    )
+    claims = extract(text, gazetteer, published=PUBLISHED)
+    assert sorted(c.site_key for c in claims) == ["aleppo", "palmyra", "tadmur-prison"]
+
+
+def test_an_indefinite_kind_phrase_is_not_the_monument_named_before(gazetteer):
+    text = (
+        "The Great Mosque of Aleppo was shelled in May. "
+        "On Sunday fighters blew up a mosque near the old souq."
+    )
+    claims = extract(text, gazetteer, published=PUBLISHED)
+    assert [c.site_key for c in claims if c.date == "2015-08-30"] == [None]  # which mosque?
+
+
+def test_a_definite_kind_phrase_is_the_monument_named_before(gazetteer):
+    text = "Fighters entered the Palmyra Museum on Saturday. On Sunday they torched the museum."
+    claim = one(text, gazetteer)
+    assert (claim.site_key, claim.level, claim.date) == ("palmyra-museum", "severe", "2015-08-30")
+
+
+def test_a_fire_that_swept_through_a_monument_is_severe_damage(gazetteer):
+    assert one("A fire swept through the Palmyra Museum on Sunday.", gazetteer).level == "severe"

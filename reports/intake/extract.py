@@ -660,7 +660,11 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
         elif story.date and not BACKGROUND_RE.search(lowered):
             date, date_words = story.date, f"{story.words}, earlier in the paragraph"
         is_place = mention.site is not None and gazetteer.is_place(mention.site)
-        if is_place and not _attached(lowered, rel_start, rel_end, nearest):
+        if (
+            is_place
+            and id(mention) not in in_list
+            and not _attached(lowered, rel_start, rel_end, nearest)
+        ):
             continue  # the city named in a sentence about something else in it
         if nearest[3] == "none" and (is_place or mention.how in ("kind", "new")):
             continue  # only a named monument is found unharmed
@@ -726,6 +730,7 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
                     match_start=mention.start,
                     match_end=mention.end,
                     stance=stance,
+                    how=mention.how,
                 )
             )
     return results
