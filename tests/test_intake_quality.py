@@ -192,8 +192,10 @@ def test_the_v2_tuning_half_holds_the_bar(capsys):
     result = score_v2(v2_articles("dev"), v2_gazetteer())
     with capsys.disabled():
         print("\nintake corpus v2, dev: " + report(result))
+    # Floors a little under today's figures (0.98, 0.78, 0.86, 0.70): a change that
+    # loses ground here is a regression to explain.
     assert result["precision"] >= 0.9
-    assert result["recall"] >= 0.65
-    assert result["date"] >= 0.7
-    assert result["level"] >= 0.7
+    assert result["recall"] >= 0.75
+    assert result["date"] >= 0.8
+    assert result["level"] >= 0.65
     assert all(share >= 0.95 for share in result["meta"].values()), result["meta"]
