@@ -85,7 +85,18 @@ def day(value):
 
 def score(articles, gazetteer):
     totals = dict.fromkeys(
-        ["tp", "fp", "fn", "matched", "date", "level", "unresolved", "background_found"], 0
+        [
+            "tp",
+            "fp",
+            "fn",
+            "matched",
+            "date",
+            "date_open",
+            "level",
+            "unresolved",
+            "background_found",
+        ],
+        0,
     )
     meta = dict.fromkeys(["articles", "published", "publisher", "authors", "language"], 0)
     misses = []
@@ -119,6 +130,11 @@ def score(articles, gazetteer):
             totals["matched"] += 1
             if date_right(claim.date, wanted["date"]):
                 totals["date"] += 1
+                totals["date_open"] += 1
+            elif not claim.date and wanted["date"].startswith(".."):
+                # Known only to have happened by the report: an undated claim, which the
+                # register dates "../publication date" when it is accepted.
+                totals["date_open"] += 1
             else:
                 misses.append(f"{name}: date {claim.site_key} {claim.date!r}, expected "
                               f"{wanted['date']!r} «{claim.quote[:90]}»")  # fmt: skip
@@ -138,6 +154,7 @@ def score(articles, gazetteer):
         "precision": found_right / ((found_right + fp) or 1),
         "recall": tp / ((tp + fn) or 1),
         "date": totals["date"] / (totals["matched"] or 1),
+        "date_open": totals["date_open"] / (totals["matched"] or 1),
         "level": totals["level"] / (totals["matched"] or 1),
         "counts": totals,
         "meta": {k: v / (meta["articles"] or 1) for k, v in meta.items() if k != "articles"},
@@ -167,7 +184,8 @@ def report(result):
     c = result["counts"]
     lines = [
         f"{result['articles']} articles: precision {result['precision']:.2f}, recall "
-        f"{result['recall']:.2f}, date {result['date']:.2f}, level {result['level']:.2f} "
+        f"{result['recall']:.2f}, date {result['date']:.2f} ({result['date_open']:.2f} with "
+        f"'../published' as undated), level {result['level']:.2f} "
         f"(tp {c['tp']}, fp {c['fp']}, fn {c['fn']}, background found "
         f"{c['background_found']}, unresolved {c['unresolved']})",
         "metadata: " + ", ".join(f"{k} {v:.2f}" for k, v in result["meta"].items()),
