@@ -11,7 +11,7 @@ widened by seven days and is at most two months wide, or when both are empty.
 
     python -m tests.intake_scoring dev      # the tuning half, with every miss
     python -m tests.intake_scoring heldout  # the final figures only
-    python -m tests.intake_scoring real FOLDER  # tests/real_articles, texts in FOLDER
+    python -m tests.intake_scoring real TEXTS [SET]  # a real set, its texts in TEXTS
 """
 
 import datetime
@@ -34,10 +34,11 @@ def v2_gazetteer(folder=V2):
     return Gazetteer((s["key"], s["kind"], s["names"], s["place"]) for s in entries)
 
 
-def real_articles(texts):
+def real_articles(texts, folder=REAL):
     """The real articles whose text was fetched again into the folder `texts` (NN.txt;
-    not ours, so not in the repository), with their annotations."""
-    for path in sorted((REAL / "annotations").glob("*.json")):
+    not ours, so not in the repository), with their annotations in `folder` (set 1 in
+    tests/real_articles/, sets 2 to 4 in its set2/ … set4/)."""
+    for path in sorted((folder / "annotations").glob("*.json")):
         text = Path(texts) / f"{path.stem}.txt"
         if text.exists():
             expected = json.loads(path.read_text(encoding="utf-8"))
@@ -198,8 +199,9 @@ if __name__ == "__main__":
 
     django.setup()
     split = sys.argv[1] if len(sys.argv) > 1 else "dev"
-    if split == "real":  # python -m tests.intake_scoring real FOLDER_OF_TEXTS
-        outcome = score(real_articles(sys.argv[2]), v2_gazetteer(REAL))
+    if split == "real":  # python -m tests.intake_scoring real TEXTS [tests/real_articles/set2]
+        folder = Path(sys.argv[3]) if len(sys.argv) > 3 else REAL
+        outcome = score(real_articles(sys.argv[2], folder), v2_gazetteer(folder))
     else:
         outcome = score(v2_articles(split), v2_gazetteer())
     print("\n".join(outcome["misses"]))
