@@ -229,6 +229,8 @@ _LAST = re.compile(
 
 
 SYRIAN_WAR_BEGAN = 2011
+# How much of a text is read for its year: a news story's first pages say it.
+STORY_CHARACTERS = 20_000
 _WAR_YEARS = re.compile(
     r"\bSyria['’]s (?P<n>\d+|" + "|".join(_NUMBER_WORDS) + r")(?:[- ]and[- ]a[- ]half)?[- ]years?"
     r"[- ](?:old )?(?:civil )?(?:conflict|war|uprising|crisis)\b",
@@ -241,6 +243,7 @@ def story_year(text):
     "four years into a war that began in 2011" (2015); else the latest year it names,
     or the year after when it also speaks of "last May" or "last year" (so those came
     after the latest year named). None when it names no year."""
+    text = text[:STORY_CHARACTERS]
     years = [int(y) for y in re.findall(r"\b((?:19|20)\d\d)\b", text)]
     war = _WAR_YEARS.search(text)
     if war:  # Syria's war began in March 2011: "its four-and-a-half-year conflict"

@@ -157,7 +157,7 @@ PERCENT_RE = re.compile(r"\b(\d{1,3}) ?(?:per ?cent|%)")
 
 # "We assess the damage as severe", "damage assessed as moderate".
 ASSESSED_RE = re.compile(
-    r"^(?:\w*\W+){0,8}?(?:as|was|is)\s+(slight|minor|moderate|severe|extensive|heavy|total)\b"
+    r"^(?:\w*+\W++){0,8}?(?:as|was|is)\s+(slight|minor|moderate|severe|extensive|heavy|total)\b"
 )
 # How much looting: thousands of pits (or most of the site) is severe, dozens or
 # hundreds moderate.
