@@ -202,7 +202,9 @@ class SourceForm(RecordForm):
             return cleaned
         cleaned["text"] = article.text
         for field, value in article_values(article).items():
-            if field != "text" and not cleaned.get(field) and value:
+            if field == "note" and value and value not in cleaned.get("note", ""):
+                cleaned["note"] = " ".join(filter(None, [cleaned.get("note", ""), value]))
+            elif field not in ("text", "note") and not cleaned.get(field) and value:
                 cleaned[field] = value
                 self.errors.pop(field, None)
         if not cleaned.get("title"):
@@ -250,6 +252,8 @@ class SourceAdmin(RecordAdmin):
                     ),
                     messages.INFO,
                 )
+            for notice in obj.intake_notices():
+                self.message_user(request, notice, messages.WARNING)
 
     @admin.action(description="Read the selected sources' texts for damage claims again")
     def read_for_claims(self, request, queryset):
@@ -335,6 +339,7 @@ class SourceAdmin(RecordAdmin):
             "source": source,
             "title": f"Claims read in “{source.title}”",
             "marked_text": marked_text(source.text, claims),
+            "notices": source.intake_notices(),
             "reviews": [(claim, forms_by_claim[claim.pk]) for claim in claims],
         }
         return TemplateResponse(request, "admin/reports/source/review_claims.html", context)

@@ -35,6 +35,7 @@ class Article:
     publisher: str = ""
     authors: list = dataclasses.field(default_factory=list)
     language: str = ""  # ISO 639-1, "" when it cannot be told
+    notes: list = dataclasses.field(default_factory=list)  # what a curator should know
 
     @property
     def fingerprint(self):
@@ -263,10 +264,19 @@ def read_article(data, name=""):
     said = read_byline(text)
     url_line = URL_LINE.search(text[:1500])
     found = [facts.url.strip(), url_line.group(1) if url_line else ""]
+    notes = []
+    published = said.published or facts.published
+    if said.published and facts.published and said.published.rstrip("?") != facts.published:
+        # The byline a reader sees wins; the page's metadata is often the last update.
+        notes.append(
+            f"The page's metadata dates it {facts.published}; its byline says "
+            f"{said.published}, which is used."
+        )
     return Article(
         text=text,
         title=facts.title[:500],
-        published=facts.published or said.published,
+        published=published,
+        notes=notes,
         url=next((address for address in found if is_web_address(address)), ""),
         publisher=(facts.publisher or said.publisher)[:200],
         authors=facts.authors or said.authors,

@@ -24,7 +24,7 @@ from heritage.models import (
     related_count,
 )
 from heritage.search import search_index
-from reports.articles import text_fingerprint
+from reports.articles import publication_day, text_fingerprint
 
 
 class SourceKind(models.TextChoices):
@@ -105,6 +105,7 @@ def article_values(article):
         "authors": "; ".join(article.authors)[:500],
         "language": article.language,
         "text": article.text,
+        "note": " ".join(article.notes),
     }
 
 
@@ -212,7 +213,6 @@ class Source(Versioned):
         review; returns the new ones. Pass a gazetteer when reading many sources in a
         row. A claim a curator has already reviewed (the same site, stance and sentence)
         is not proposed again."""
-        from reports.articles import publication_day
         from reports.intake import extract
 
         gazetteer = gazetteer or site_gazetteer()
@@ -249,6 +249,32 @@ class Source(Versioned):
         for claim in claims:
             claim.save()
         return claims
+
+    def intake_notices(self):
+        """What a curator should know about how its text was read."""
+        notices = []
+        code = language_code(self.language)
+        if code and code != "en":
+            notices.append(
+                f"This text is in “{self.language}”: intake reads English, so it proposed "
+                "no claims. Cite it by hand."
+            )
+        if self.text.strip() and not self.published:
+            notices.append(
+                "It has no publication date: dates such as “on Sunday” or “last week” were "
+                "left undated. Give its date and its unreviewed claims are read again."
+            )
+        elif self.published.endswith("?"):
+            notices.append(
+                f"Its year was worked out from the text ({self.published}): the dateline "
+                "gives none. Check it."
+            )
+        elif self.published and not publication_day(self.published):
+            notices.append(
+                f"Its publication date ({self.published}) is not a day: dates such as “on "
+                "Sunday” were left undated."
+            )
+        return notices
 
     def reread_claims(self, gazetteer=None):
         """Its unreviewed claims read again from the text as it now is (a corrected

@@ -213,3 +213,10 @@ def test_the_read_again_action_rereads_unreviewed_claims_only(editor_client, edi
     claim.refresh_from_db()
     assert claim.status == "rejected"
     assert not source.claims.filter(status="proposed", site__slug="monumental-arch").exists()
+
+
+def test_the_review_page_says_when_the_source_has_no_publication_date(editor_client):
+    editor_client.post(ADD_URL, source_form(text=PLAIN.replace("5 October 2015", "")))
+    source = Source.objects.get(title="Arch destroyed in Palmyra")
+    page = editor_client.get(reverse("admin:reports_source_claims", args=[source.pk]))
+    assert "no publication date" in page.content.decode()

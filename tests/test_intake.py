@@ -240,3 +240,38 @@ def test_editing_only_the_note_reads_nothing_again(folder):
     source.note = "Found through the monitor's newsletter."
     source.save()
     assert list(source.claims.values_list("pk", flat=True)) == claims
+
+
+def test_an_undated_article_is_said_to_be_so_and_its_relative_dates_stay_undated(tmp_path):
+    (tmp_path / "undated.txt").write_text(
+        "Prison razed\n\nIslamic State militants razed Tadmur prison on Sunday, activists said."
+    )
+    output = ingest(tmp_path / "undated.txt")
+    source = Source.objects.get(title="Prison razed")
+    assert source.published == ""
+    assert source.claims.get().date == ""
+    assert "no publication date" in output
+    assert any("no publication date" in notice for notice in source.intake_notices())
+
+
+def test_when_the_byline_and_the_page_disagree_the_byline_wins_and_the_other_is_noted(tmp_path):
+    (tmp_path / "page.html").write_text(
+        '<html><head><meta property="article:published_time" content="2016-06-20T08:00Z">'
+        "</head><body><h1>Gate demolished</h1><p>Published: Tue 14 Jun 2016 09.12 BST</p>"
+        "<p>Militants razed Tadmur prison on Sunday, a monitor said.</p></body></html>"
+    )
+    ingest(tmp_path / "page.html")
+    source = Source.objects.get(title="Gate demolished")
+    assert source.published == "2016-06-14"
+    assert "2016-06-20" in source.note
+    assert source.claims.get().date == "2016-06-12"
+
+
+def test_an_article_in_another_language_says_why_it_has_no_claims(tmp_path):
+    (tmp_path / "fr.txt").write_text(
+        "Palmyre : la prison rasée\n\nPublié le lundi 1 juin 2015\n\n"
+        "Les djihadistes ont rasé la prison de Tadmur samedi, selon les militants de la "
+        "ville, qui ont publié des photos de la destruction sur les réseaux sociaux."
+    )
+    output = ingest(tmp_path / "fr.txt")
+    assert "intake reads English" in output

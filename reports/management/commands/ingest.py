@@ -60,7 +60,8 @@ class Command(BaseCommand):
                 continue
             found = source.claims.count()
             added, claims = added + 1, claims + found
-            self.stdout.write(f"{prefix}: source {source.pk}, {found} claim(s) proposed.")
+            notices = "".join(f" {notice}" for notice in source.intake_notices())
+            self.stdout.write(f"{prefix}: source {source.pk}, {found} claim(s) proposed.{notices}")
         self.stdout.write(
             self.style.SUCCESS(
                 f"{added} article(s) added with {claims} claim(s) to review; "
