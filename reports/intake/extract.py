@@ -191,7 +191,7 @@ def extract(text, gazetteer, published=None, places=None, language=None):
         if len(full) == 1:
             site = gazetteer.sites[next(iter(full))]
             named_here.append((start, site.kind, site.key))
-    claims = _one_per_event(_resolve_kinds(readings, gazetteer, named_here))
+    claims = _one_per_event(_resolve_kinds(readings, named_here))
     # What the news is about happened when its lede says: a claim nothing else dates,
     # told as news (not background), takes the lede's date.
     lede = story.lede
@@ -259,12 +259,13 @@ def _interval(first, last):
     return first.isoformat() if first == last else f"{first.isoformat()}/{last.isoformat()}"
 
 
-def _resolve_kinds(readings, gazetteer, named_here):
+def _resolve_kinds(readings, named_here):
     """A kind phrase ("the temple", "the mosque") is the site of that kind the article
-    last named before it, or the only one it names; resolved by place alone, it yields
-    to those. Nothing resolving it: when the article names several of the kind, or
-    other sites in the same sentence, it is dropped (it is one of those); otherwise it
-    stays, for the curator to say which site."""
+    last named before it (a headline's, the one the article names); resolved by place
+    alone, it yields to that. Nothing resolving it: when the article names sites of the
+    kind, or other sites in the same sentence, it is dropped (it is one of those);
+    otherwise it stays, for the curator to say which site. "A mosque" is never resolved
+    to one named before (how "new")."""
     by_sentence = {}
     for claim in readings:
         by_sentence.setdefault(claim.start, []).append(claim)
@@ -298,7 +299,8 @@ def _one_per_event(readings):
     in the body, most confident."""
     groups = []
     for claim in readings:
-        identity = (claim.site_key or f"kind:{claim.kind}", claim.stance)
+        # (Found unharmed and found damaged are two findings, never one claim.)
+        identity = (claim.site_key or f"kind:{claim.kind}", claim.stance, claim.level == "none")
         for group in groups:
             if group[0] == identity and all(overlap(claim.date, c.date) for c in group[1]):
                 group[1].append(claim)
