@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
@@ -188,9 +190,16 @@ class SourceForm(RecordForm):
     def clean(self):
         cleaned = super().clean()
         upload, text = cleaned.get("article_file"), cleaned.get("text", "")
-        pasted_html = "<" in text and ">" in text
-        if not upload and not pasted_html and (self.instance.pk or not text.strip()):
-            if not self.instance.pk and not cleaned.get("title"):
+        adding = not self.instance.pk
+        # A saved page pasted in; an e-mail address or "a < b" in a text is not one.
+        pasted_html = bool(re.search(r"<(?:html|body|p|div|article)\b", text[:2000], re.I))
+        if not upload and (
+            not text.strip()
+            or (not adding and ("text" not in self.changed_data or not pasted_html))
+        ):
+            # Editing a source leaves its text as written unless a file or a page is
+            # brought in: reading it again would reflow it under the quotes.
+            if adding and not cleaned.get("title"):
                 self.add_error("title", "Give the source a title.")
             return cleaned
         try:
@@ -201,6 +210,9 @@ class SourceForm(RecordForm):
             self.add_error("article_file" if upload else "text", str(error))
             return cleaned
         cleaned["text"] = article.text
+        if not adding:  # a new text for a source kept: its other fields stay as written
+            Source.objects.refuse_held(article, exclude=self.instance.pk)
+            return cleaned
         for field, value in article_values(article).items():
             if field == "note" and value and value not in cleaned.get("note", ""):
                 cleaned["note"] = " ".join(filter(None, [cleaned.get("note", ""), value]))

@@ -206,9 +206,29 @@ def _day(stamp):
         return ""
 
 
+# How far a tag may run: a "<" that no ">" closes within this many characters is text.
+TAG_REACH = 2000
+
+
+def _defuse(html):
+    """`html` with each "<" that nothing closes soon written as "&lt;": the standard
+    library's parser reads the rest of the page again from each one, so "<a <a <a …"
+    would cost its length squared."""
+    parts, last, closing = [], 0, html.find(">")
+    for opening in re.finditer("<", html):
+        at = opening.start()
+        if closing != -1 and closing < at:
+            closing = html.find(">", at)
+        if closing == -1 or closing - at > TAG_REACH:
+            parts += [html[last:at], "&lt;"]
+            last = at + 1
+    parts.append(html[last:])
+    return "".join(parts)
+
+
 def html_to_text(html):
     parser = _Readable()
-    parser.feed(html)
+    parser.feed(_defuse(html))
     parser.close()
     text = "".join(parser.parts)
     meta, ld = parser.meta, _news_article(parser.json_ld)

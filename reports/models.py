@@ -89,6 +89,22 @@ class SourceQuerySet(models.QuerySet):
         )
 
 
+def _already_reviewed(claim, proposed, reviewed, text):
+    """Whether a curator has reviewed this claim already, read from the text as it was:
+    the same stance, one of its sentences quoted, and the same site (or a site only one
+    side knows: the curator may have named it). Offsets are not compared: a corrected
+    typo or date moves them, and "on Sunday" dated may make another sentence lead."""
+    sentences = {normalise_for_quote(proposed.quote)} | {
+        normalise_for_quote(text[start:end]) for start, end in proposed.quotes
+    }
+    return any(
+        stance == claim.stance
+        and normalise_for_quote(quote) in sentences
+        and (site_id == claim.site_id or site_id is None or claim.site_id is None)
+        for site_id, stance, quote in reviewed
+    )
+
+
 def language_code(tag):
     """The language of a BCP 47 tag ("en-GB" → "en"), or None when it names none."""
     code = tag.split("-")[0].strip().lower()
@@ -172,6 +188,14 @@ class Source(Versioned):
         self.url = self.url.strip()
         self.published_lower = edtf_bounds(self.published)[0] if self.published else None
         self.fingerprint = text_fingerprint(self.text) if self.text.strip() else ""
+        if kwargs.get("update_fields") is not None:
+            # Derived from the fields saved: the duplicate check reads the fingerprint.
+            kwargs["update_fields"] = {
+                *kwargs["update_fields"],
+                "fingerprint",
+                "published_lower",
+                "updated",
+            }
         read_as = getattr(self, "_read_as", None)
         super().save(*args, **kwargs)
         self._read_as = (self.text, self.published, self.url, self.language)
@@ -217,9 +241,9 @@ class Source(Versioned):
 
         gazetteer = gazetteer or site_gazetteer()
         site_ids = dict(Site.objects.values_list("slug", "pk"))
-        reviewed = set(
+        reviewed = list(
             self.claims.exclude(status=ClaimStatus.PROPOSED).values_list(
-                "site_id", "stance", "start", "end"
+                "site_id", "stance", "quote"
             )
         )
         found = extract(
@@ -244,7 +268,7 @@ class Source(Versioned):
                 confidence=round(proposed.confidence, 2),
                 reason=proposed.reason[:300],
             )
-            if (claim.site_id, claim.stance, claim.start, claim.end) not in reviewed:
+            if not _already_reviewed(claim, proposed, reviewed, self.text):
                 claims.append(claim)
         for claim in claims:
             claim.save()
@@ -369,6 +393,12 @@ def normalise_for_quote(text):
     return " ".join(text.split())
 
 
+# The last gazetteer built, with what it was built from: compiling every name costs
+# seconds at 10,000 sites, reading them from the database a few milliseconds, so each
+# save that reads a text again reuses it while the sites and names are as they were.
+_GAZETTEER_CACHE = {}
+
+
 def site_gazetteer():
     """Every site under every name it has, each placed in the place at the top of its
     parents (Palmyra for its monuments), for reading articles."""
@@ -377,8 +407,12 @@ def site_gazetteer():
     sites = list(Site.objects.values_list("pk", "slug", "kind", "name", "parent_id"))
     by_pk = {pk: (slug, parent) for pk, slug, _, _, parent in sites}
     names = {}
-    for site_id, name in SiteName.objects.values_list("site_id", "name"):
+    rows = list(SiteName.objects.values_list("site_id", "name").order_by("pk"))
+    for site_id, name in rows:
         names.setdefault(site_id, []).append(name)
+    stamp = hash((tuple(sites), tuple(rows)))
+    if _GAZETTEER_CACHE.get("stamp") == stamp:
+        return _GAZETTEER_CACHE["gazetteer"]
 
     def top(pk):
         seen = set()
@@ -387,10 +421,12 @@ def site_gazetteer():
             pk = by_pk[pk][1]
         return by_pk[pk][0]
 
-    return Gazetteer(
+    gazetteer = Gazetteer(
         (slug, kind, [name, *names.get(pk, [])], top(pk), parent and by_pk[parent][0])
         for pk, slug, kind, name, parent in sites
     )
+    _GAZETTEER_CACHE.update(stamp=stamp, gazetteer=gazetteer)
+    return gazetteer
 
 
 class Stance(models.TextChoices):

@@ -220,3 +220,19 @@ def test_the_review_page_says_when_the_source_has_no_publication_date(editor_cli
     source = Source.objects.get(title="Arch destroyed in Palmyra")
     page = editor_client.get(reverse("admin:reports_source_claims", args=[source.pk]))
     assert "no publication date" in page.content.decode()
+
+
+def test_editing_another_field_leaves_the_text_as_written(editor_client):
+    text = "Contact: press <press@example.org>.  Militants razed   Tadmur prison on Sunday."
+    editor_client.post(ADD_URL, source_form(title="Spaced", text=text))
+    source = Source.objects.get(title="Spaced")
+    stored = source.text
+    Source.objects.filter(pk=source.pk).update(text=text)  # as a curator typed it later
+    source.refresh_from_db()
+    change = reverse("admin:reports_source_change", args=[source.pk])
+    form = source_form(title="Spaced", text=source.text, kind="monitor", publisher="Wire")
+    response = editor_client.post(change, form | {"opened_version": source.version})
+    assert response.status_code == 302, response.context["errors"]
+    source.refresh_from_db()
+    assert (source.kind, source.text) == ("monitor", text)
+    assert stored != text  # (pasted when added, it was read as an article, spaces and all)

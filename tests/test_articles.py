@@ -185,3 +185,39 @@ def test_the_language_is_told_from_the_text(text, language):
 def test_a_numeric_dateline_reads_day_first():
     text = f"Headline\n\nBEIRUT – AFP – 1.10.2012 – {BODY}"
     assert read_article(text, "a.txt").published == "2012-10-01"
+
+
+@pytest.mark.parametrize(
+    ("head", "authors"),
+    [
+        ("By Kareem Shaheen in Beirut", ["Kareem Shaheen"]),
+        ("By Kareem Shaheen in Istanbul and Ian Black", ["Kareem Shaheen", "Ian Black"]),
+        ("By Agence France-Presse", []),
+    ],
+)
+def test_where_a_reporter_wrote_from_and_agency_credits_are_not_names(head, authors):
+    assert read_article(f"Headline\n\n{head}\n\n{BODY}", "a.txt").authors == authors
+
+
+def test_a_published_date_beats_an_updated_one_on_the_same_line():
+    text = f"Headline\n\nUpdated 2 April 2016 | Published 1 April 2016\n\n{BODY}"
+    assert read_article(text, "a.txt").published == "2016-04-01"
+
+
+def test_an_absurd_number_of_years_is_no_year():
+    text = f"Headline\n\nBEIRUT, March 27 (Reuters) - Syria's {'9' * 5000}-year war. {BODY}"
+    assert read_article(text, "a.txt").published == ""
+
+
+def test_a_page_of_unclosed_tags_reaches_the_parser_as_text(monkeypatch):
+    from reports import articles
+
+    fed = []
+    monkeypatch.setattr(articles._Readable, "feed", lambda self, data: fed.append(data))
+    articles.html_to_text("<p>Temple</p>" + "<a " * 5000 + "<b>bold</b>")
+    (html,) = fed
+    # Every "<" the parser sees is closed within reach: it reads the page once.
+    for at in (i for i, char in enumerate(html) if char == "<"):
+        assert 0 <= html.find(">", at) - at <= articles.TAG_REACH
+    # (those far from any ">" became text; the last few before "<b>" stay tags)
+    assert 5000 - articles.TAG_REACH // 2 < html.count("&lt;") < 5000

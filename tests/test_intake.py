@@ -6,8 +6,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
-from heritage.models import DamageEvent, PendingChange, Site
-from reports.models import Claim, ClaimStatus, Source
+from heritage.models import DamageEvent, PendingChange, Site, SiteName
+from reports.articles import text_fingerprint
+from reports.models import Claim, ClaimStatus, Source, site_gazetteer
 
 pytestmark = pytest.mark.usefixtures("palmyra")
 
@@ -275,3 +276,44 @@ def test_an_article_in_another_language_says_why_it_has_no_claims(tmp_path):
     )
     output = ingest(tmp_path / "fr.txt")
     assert "intake reads English" in output
+
+
+def test_a_reviewed_claim_is_not_proposed_again_when_a_date_moves_its_lead(tmp_path, editor):
+    (tmp_path / "undated.txt").write_text(
+        "Prison razed\n\n"
+        "Militants razed Tadmur prison, activists said. "
+        "They razed Tadmur prison on Sunday, a resident added."
+    )
+    ingest(tmp_path / "undated.txt")
+    source = Source.objects.get(title="Prison razed")
+    claim = source.claims.get()
+    claim.reject(editor, "Not news")
+    source.published = "2015-08-31"  # "on Sunday" is now dated: another sentence leads
+    source.save()
+    assert list(source.claims.values_list("status", flat=True)) == ["rejected"]
+
+
+def test_a_reviewed_claim_is_not_proposed_again_when_a_typo_moves_its_offsets(folder, editor):
+    ingest(folder / "report.txt")
+    source = Source.objects.get(title="Temple of Baalshamin blown up")
+    for claim in source.claims.all():
+        claim.reject(editor, "Checked")
+    source.text = "Correction. " + source.text
+    source.save()
+    assert not source.claims.filter(status="proposed").exists()
+
+
+def test_saving_only_the_text_keeps_the_duplicate_check_true(folder):
+    ingest(folder / "report.txt")
+    source = Source.objects.get(title="Temple of Baalshamin blown up")
+    source.text = "A wholly different text about the Tadmur prison."
+    source.save(update_fields=["text"])
+    source.refresh_from_db()
+    assert source.fingerprint == text_fingerprint(source.text)
+
+
+def test_the_gazetteer_is_built_again_only_when_the_sites_or_names_change():
+    first = site_gazetteer()
+    assert site_gazetteer() is first
+    SiteName.objects.create(site=Site.objects.get(slug="tadmur-prison"), name="Tadmor jail")
+    assert site_gazetteer() is not first

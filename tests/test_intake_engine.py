@@ -1,6 +1,7 @@
 """The intake engine, piece by piece: names, sentences, damage words, exclusions, dates."""
 
 import datetime
+import sys
 
 import pytest
 
@@ -560,3 +561,68 @@ def test_a_definite_kind_phrase_is_the_monument_named_before(gazetteer):
 
 def test_a_fire_that_swept_through_a_monument_is_severe_damage(gazetteer):
     assert one("A fire swept through the Palmyra Museum on Sunday.", gazetteer).level == "severe"
+
+
+def test_a_part_named_by_several_of_its_words_is_read_the_same_every_time():
+    gazetteer = Gazetteer(
+        [
+            ("aleppo", "city", ["Aleppo"]),
+            ("mosque", "mosque", ["Great Mosque of Aleppo"], "aleppo"),
+            ("tower", "other", ["Seljuk Tower", "Old Minaret"], "aleppo", "mosque"),
+        ]
+    )
+    text = "Shelling destroyed the Seljuk minaret of the Great Mosque of Aleppo."
+    assert [c.site_key for c in extract(text, gazetteer)] == ["tower"]
+
+
+def test_two_names_each_shared_by_two_sites_are_two_claims_for_the_curator():
+    gazetteer = Gazetteer(
+        [
+            ("homs-souq", "market", ["Old Souk"], "homs"),
+            ("hama-souq", "market", ["Old Souk"], "hama"),
+            ("homs-mosque", "mosque", ["Great Mosque"], "homs"),
+            ("hama-mosque", "mosque", ["Great Mosque"], "hama"),
+        ]
+    )
+    text = "Shelling destroyed the Great Mosque. Fire gutted the Old Souk."
+    claims = extract(text, gazetteer)
+    assert [(c.site_key, c.matched) for c in claims] == [
+        (None, "Great Mosque"),
+        (None, "Old Souk"),
+    ]
+
+
+def test_offsets_hold_after_a_letter_that_lowers_to_two():
+    text = "İstanbul reporters said so. Militants blew up the Temple of Bel on Sunday."
+    claim = one(text, Gazetteer(SITES))
+    assert text[claim.match_start : claim.match_end] == "Temple of Bel"
+    assert "blew up" in claim.reason
+
+
+def test_a_sentence_of_many_dates_is_read_back_only_a_short_way_for_each(monkeypatch):
+    from reports.intake import dates
+
+    scanned = []
+    pattern = dates._REPORTING_RE
+
+    class Counting:
+        def search(self, text, pos, endpos):
+            scanned.append(endpos - pos)
+            return pattern.search(text, pos, endpos)
+
+    monkeypatch.setattr(dates, "_REPORTING_RE", Counting())
+    dates.find_dates("On 5 May 2015 fighters were seen, " * 50)
+    assert len(scanned) == 50
+    assert max(scanned) <= 60
+
+
+def test_a_run_of_words_with_no_full_stop_is_not_read_for_dates(monkeypatch):
+    calls = []
+    real = sys.modules["reports.intake.extract"].find_dates
+    monkeypatch.setattr(
+        sys.modules["reports.intake.extract"],
+        "find_dates",
+        lambda *args: calls.append(len(args[0])) or real(*args),
+    )
+    extract("on 5 May 2015 fighters were seen, " * 200 + "the Temple of Bel.", Gazetteer(SITES))
+    assert calls == []

@@ -98,7 +98,7 @@ _WRITING = re.compile(r";\s*Writing\s+by\s+(?P<names>[^;)]+)")
 _POSTED_BY = re.compile(rf"\bPosted\s+on\s+.+?\s+by\s+(?P<names>{_NAME})\s*$")
 _NOT_PEOPLE = re.compile(
     r"\b(?:staff|desk|correspondents?|reporters?|writers?|editors?|agencies|news|wire|team"
-    r"|bureau|AFP|Reuters|Associated Press)\b",
+    r"|bureau|AFP|Reuters|Associated Press|Agence|Presse|Press)\b",
     re.I,
 )
 _ROLE = re.compile(
@@ -173,6 +173,8 @@ def publication_date(head, tail, text):
     short line of the head (or a dateline's); a "Posted on" date at the end; a yearless
     wire dateline dated by the latest year the text names."""
     candidates = []  # (rank, position, date)
+    # "Updated 2 April 2016 | Published 1 April 2016": each part is read on its own.
+    head = [part.strip() for line in head for part in re.split(r"\s+\|\s+", line) if part.strip()]
     for position, line in enumerate(head):
         short = len(line) <= SHORT_LINE
         day = find_date(line)
@@ -216,7 +218,7 @@ _NUMBER_WORDS = {
     )
 }
 _YEARS_INTO = re.compile(
-    r"\b(?P<n>\d+|" + "|".join(_NUMBER_WORDS) + r")(?:[- ]and[- ]a[- ]half)?[- ]years?\b"
+    r"\b(?P<n>\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")(?:[- ]and[- ]a[- ]half)?[- ]years?\b"
     r"[^.]{0,80}?\b(?:since|began|begun|started)\b[^.]{0,40}?\b(?P<year>(?:19|20)\d\d)\b",
     re.I,
 )
@@ -232,7 +234,9 @@ SYRIAN_WAR_BEGAN = 2011
 # How much of a text is read for its year: a news story's first pages say it.
 STORY_CHARACTERS = 20_000
 _WAR_YEARS = re.compile(
-    r"\bSyria['’]s (?P<n>\d+|" + "|".join(_NUMBER_WORDS) + r")(?:[- ]and[- ]a[- ]half)?[- ]years?"
+    r"\bSyria['’]s (?P<n>\d{1,2}|"
+    + "|".join(_NUMBER_WORDS)
+    + r")(?:[- ]and[- ]a[- ]half)?[- ]years?"
     r"[- ](?:old )?(?:civil )?(?:conflict|war|uprising|crisis)\b",
     re.I,
 )
@@ -321,6 +325,8 @@ def people(names):
 
 def _split_names(names):
     names = _ROLE.sub("", names)
+    # "Kareem Shaheen in Beirut and Ian Black": where they wrote from is not a name.
+    names = re.sub(r"\s+in\s+[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)?(?=\s*(?:,|\band\b|$))", "", names)
     names = re.split(r"\s*[·|•]\s*|\s+\d", names)[0]  # "Rami Aziz · 28 January 2018"
     parts = re.split(r",\s*|\s+and\s+|\s+AND\s+|\s+et\s+|\s+y\s+|\s+&\s+", names)
     people = []
@@ -357,9 +363,10 @@ def authors(head, tail):
         if (
             position + 1 < len(head)
             and re.match(r"(?:Published|Updated)\b", head[position + 1])
-            and re.fullmatch(r"[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,3}", line)
+            and len(line) <= 80
+            and _split_names(line)
         ):
-            return [line]
+            return _split_names(line)
     for line in tail:
         posted = _POSTED_BY.search(line)
         if posted:

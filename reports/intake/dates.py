@@ -4,6 +4,8 @@ import calendar
 import datetime
 import re
 
+from reports.intake.text import lower
+
 _MONTHS = {
     name: number
     for number, names in enumerate(
@@ -216,7 +218,7 @@ def find_dates(sentence, published=None):
     it); edtf is "" when a relative expression has no publication date to go by."""
     if isinstance(published, datetime.datetime):
         published = published.date()
-    lowered = sentence.lower()
+    lowered = lower(sentence)
     found = []
     if not _MAYBE_DATE_RE.search(lowered):
         return found  # most sentences: one cheap look instead of every form
@@ -229,7 +231,9 @@ def find_dates(sentence, published=None):
         detail = _FORM_RES[form].match(lowered, match.start(), match.end())
         if detail is None:
             continue
-        if _REPORTING_RE.search(lowered, 0, match.start()):
+        # (Read back only as far as a reporting verb and its object can reach, so a long
+        # sentence of many dates costs its length, not its length squared.)
+        if _REPORTING_RE.search(lowered, max(0, match.start() - 60), match.start()):
             continue  # "said on Friday": when it was said, not when it happened
         edtf = _resolve(form, detail, published)
         found.append((match.start(), match.end(), edtf, sentence[match.start() : match.end()]))

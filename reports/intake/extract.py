@@ -8,7 +8,7 @@ import re
 from reports.intake.dates import days_in, find_dates, overlap
 from reports.intake.gazetteer import GROUP_KINDS, KIND_RE, KIND_WORDS, PLURAL_KIND_WORDS
 from reports.intake.sentences import MAX_SENTENCE, paragraph_sentences
-from reports.intake.text import normalise_with_map, original_span, without_possessives
+from reports.intake.text import lower, normalise_with_map, original_span, without_possessives
 from reports.intake.wording import (
     BLOCK_RE,
     CLAUSE_RE,
@@ -226,9 +226,12 @@ class _Story:
             self.heading = len(sentence) <= 60 and not sentence.rstrip(".").count(".")
         else:
             self.heading = False
-        self.sentence_dates = find_dates(sentence, self.published)
+        # (A run of words with no full stop is no sentence, and reading it for dates
+        # would cost its length squared.)
+        too_long = len(sentence) > MAX_SENTENCE
+        self.sentence_dates = [] if too_long else find_dates(sentence, self.published)
         self.long = len(sentence) > 100 and not BYLINE_RE.match(sentence)
-        if IMAGE_RE.search(sentence):
+        if not too_long and IMAGE_RE.search(sentence):
             self.image_days.extend(days_in(sentence, self.published))
 
     def leave(self):
@@ -300,7 +303,9 @@ def _one_per_event(readings):
     groups = []
     for claim in readings:
         # (Found unharmed and found damaged are two findings, never one claim.)
-        identity = (claim.site_key or f"kind:{claim.kind}", claim.stance, claim.level == "none")
+        # (A name two sites share, unresolved, is told apart by the words used.)
+        unresolved = f"kind:{claim.kind}" if claim.kind else f"name:{claim.matched.casefold()}"
+        identity = (claim.site_key or unresolved, claim.stance, claim.level == "none")
         for group in groups:
             if group[0] == identity and all(overlap(claim.date, c.date) for c in group[1]):
                 group[1].append(claim)
@@ -390,7 +395,7 @@ def _choose(refs, gazetteer, places, kinds_here, allow_core):
 
 def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, published, story):
     sentence = text[s_start:s_end]
-    lowered = sentence.lower().replace("’", "'").replace("‘", "'")
+    lowered = lower(sentence).replace("’", "'").replace("‘", "'")
     if sentence.rstrip().rstrip("\"”’'").endswith("?"):
         return []
     if SENTENCE_BLOCK_RE.search(lowered):
@@ -425,15 +430,24 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
         rel_start, rel_end = mention.start - s_start, mention.end - s_start
         for part, words in gazetteer.parts.get(mention.site, ()):
             window_start = max(0, rel_start - 40)
-            hit = next(
+            # One of its words in the window, chosen by position (never by set order).
+            hit = min(
                 (
                     found
-                    for word in words
+                    for word in sorted(words)
                     for found in re.finditer(
                         rf"\b{re.escape(word)}s?\b", lowered[window_start : rel_end + 40]
                     )
                 ),
-                None,
+                # The one nearest the whole's name: "the Seljuk minaret of the mosque".
+                key=lambda found: (
+                    max(
+                        window_start + found.start() - rel_end,
+                        rel_start - window_start - found.end(),
+                    ),
+                    found.start(),
+                ),
+                default=None,
             )
             if hit is None:
                 continue
@@ -448,7 +462,9 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
             if only_part and mention in mentions:
                 mentions.remove(mention)
     named_kinds = {m.kind for m in mentions if m.site is not None}
-    name_spans = sorted((m.start, m.end) for m in mentions)
+    # (Every name matched, those a part replaced too: "the minaret of the Great Mosque"
+    # holds no kind phrase "Mosque".)
+    name_spans = sorted({(m.start, m.end) for m in mentions} | {(a, b) for a, b, _ in names})
     name_starts = [span[0] for span in name_spans]
     for start, end, kind_tuple, plural in kinds:
         # Within a name ("Tadmur prison")? Only the name starting last before `end` and

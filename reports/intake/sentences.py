@@ -63,8 +63,11 @@ for _abbreviation in sorted(_ABBREVIATIONS):
 _NOT_AFTER = r"(?<!\b[^\W\d_]\.)" + "".join(
     rf"(?<!\b(?i:{'|'.join(words)})\.)" for _, words in sorted(_BY_LENGTH.items())
 )
+# (A sentence end starts only at the first mark of a run, and takes the run whole: a
+# run of ten thousand dots is read once, not once from each dot.)
 _BOUNDARY_RE = re.compile(
-    rf"(?:\.{_NOT_AFTER}[.!?…]*|[!?…][.!?…]*)[\"”’')\]]*(?=\s+[\"“‘'(\[]?[^\sa-z])"
+    rf"(?<![.!?…])(?:\.{_NOT_AFTER}[.!?…]*+|[!?…][.!?…]*+)[\"”’')\]]*+"
+    rf"(?=\s+[\"“‘'(\[]?[^\sa-z])"
 )
 _PARAGRAPH_RE = re.compile(r"\n[ \t]*\n\s*|\n(?=[ \t]*[-*•#>])")
 _LINE_RE = re.compile(r"\n")

@@ -39,6 +39,15 @@ def normalise_with_map(text):
     return "".join(pieces), positions
 
 
+def lower(text):
+    """`text` in lower case, one character for one ("İ" lowers to two), so offsets into
+    it are offsets into `text`."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(char.lower()[:1] for char in text)
+
+
 _POSSESSIVE_RE = re.compile(r"(?<=\w) s (?=\w)")
 
 
