@@ -257,11 +257,6 @@ URL_LINE = re.compile(
 )
 
 
-def byline_date(text):
-    """The publication date the text states (see reports.intake.byline), as EDTF."""
-    return read_byline(text).published
-
-
 def read_article(data, name=""):
     """An Article from the bytes (or text) of a file called `name`: its words, and what
     it says about itself (title, date, publisher, authors, language, URL). A page's

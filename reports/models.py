@@ -8,6 +8,7 @@ from django.db.models.signals import post_delete, pre_delete
 from django.dispatch import receiver
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
+from simple_history.utils import bulk_create_with_history
 
 from heritage.dates import EDTFField, edtf_bounds
 from heritage.models import (
@@ -240,7 +241,6 @@ class Source(Versioned):
         from reports.intake import extract
 
         gazetteer = gazetteer or site_gazetteer()
-        site_ids = dict(Site.objects.values_list("slug", "pk"))
         reviewed = list(
             self.claims.exclude(status=ClaimStatus.PROPOSED).values_list(
                 "site_id", "stance", "quote"
@@ -252,6 +252,8 @@ class Source(Versioned):
             published=publication_day(self.published),  # "on Sunday" needs the day
             language=language_code(self.language),
         )
+        keys = {proposed.site_key for proposed in found if proposed.site_key}
+        site_ids = dict(Site.objects.filter(slug__in=keys).values_list("slug", "pk"))
         claims = []
         for proposed in found:
             claim = Claim(
@@ -270,9 +272,8 @@ class Source(Versioned):
             )
             if not _already_reviewed(claim, proposed, reviewed, self.text):
                 claims.append(claim)
-        for claim in claims:
-            claim.save()
-        return claims
+        # One insert for them all, and their history (simple_history's own helper).
+        return bulk_create_with_history(claims, Claim)
 
     def intake_notices(self):
         """What a curator should know about how its text was read."""

@@ -25,13 +25,12 @@ docs/intake.md says what each decides, and how well it reads on unseen articles.
 """
 
 from reports.intake.dates import find_dates
-from reports.intake.extract import Claim, ProposedClaim, extract
+from reports.intake.extract import ProposedClaim, extract
 from reports.intake.gazetteer import KIND_WORDS, Gazetteer
 from reports.intake.sentences import split_sentences
 from reports.intake.text import normalise
 
 __all__ = [
-    "Claim",
     "ProposedClaim",
     "Gazetteer",
     "KIND_WORDS",

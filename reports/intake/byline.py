@@ -242,6 +242,12 @@ _WAR_YEARS = re.compile(
 )
 
 
+def _count(word):
+    """A count as written: "4" or "four"."""
+    word = word.lower()
+    return int(word) if word.isdigit() else _NUMBER_WORDS[word]
+
+
 def story_year(text):
     """The year a text written without its year was written in, from what it says:
     "four years into a war that began in 2011" (2015); else the latest year it names,
@@ -251,11 +257,9 @@ def story_year(text):
     years = [int(y) for y in re.findall(r"\b((?:19|20)\d\d)\b", text)]
     war = _WAR_YEARS.search(text)
     if war:  # Syria's war began in March 2011: "its four-and-a-half-year conflict"
-        n = war.group("n").lower()
-        return SYRIAN_WAR_BEGAN + (int(n) if n.isdigit() else _NUMBER_WORDS[n])
+        return SYRIAN_WAR_BEGAN + _count(war.group("n"))
     for into in _YEARS_INTO.finditer(text):
-        n = into.group("n").lower()
-        year = int(into.group("year")) + (int(n) if n.isdigit() else _NUMBER_WORDS[n])
+        year = int(into.group("year")) + _count(into.group("n"))
         if year >= max(years) and year <= max(years) + 10:  # not "2,000 years since …"
             return year
     if not years or max(years) < SYRIAN_WAR_BEGAN:
@@ -358,15 +362,13 @@ def authors(head, tail):
             return people
     for position, line in enumerate(head):
         by = _BY.match(line)
-        if by and len(line) <= SHORT_LINE and _split_names(by.group("names")):
-            return _split_names(by.group("names"))
-        if (
-            position + 1 < len(head)
-            and re.match(r"(?:Published|Updated)\b", head[position + 1])
-            and len(line) <= 80
-            and _split_names(line)
-        ):
-            return _split_names(line)
+        if by and len(line) <= SHORT_LINE and (named := _split_names(by.group("names"))):
+            return named
+        above_date = position + 1 < len(head) and re.match(
+            r"(?:Published|Updated)\b", head[position + 1]
+        )
+        if above_date and len(line) <= 80 and (named := _split_names(line)):
+            return named
     for line in tail:
         posted = _POSTED_BY.search(line)
         if posted:

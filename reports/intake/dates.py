@@ -4,6 +4,9 @@ import calendar
 import datetime
 import re
 
+from django.core.exceptions import ValidationError
+
+from heritage.dates import edtf_bounds
 from reports.intake.text import lower
 
 _MONTHS = {
@@ -106,7 +109,8 @@ def _iso(day):
     return day.isoformat()
 
 
-def _interval(first, last):
+def day_interval(first, last):
+    """EDTF for the days from `first` to `last`: one day, or an interval."""
     return _iso(first) if first == last else f"{_iso(first)}/{_iso(last)}"
 
 
@@ -117,11 +121,11 @@ def _month(year, month):
 def _part_of_month(year, month, part):
     last = calendar.monthrange(year, month)[1]
     if part in ("early", "the beginning of", "the start of"):
-        return _interval(datetime.date(year, month, 1), datetime.date(year, month, 10))
+        return day_interval(datetime.date(year, month, 1), datetime.date(year, month, 10))
     if part in ("mid", "the middle of"):
-        return _interval(datetime.date(year, month, 11), datetime.date(year, month, 20))
+        return day_interval(datetime.date(year, month, 11), datetime.date(year, month, 20))
     if part in ("late", "the end of"):
-        return _interval(datetime.date(year, month, 21), datetime.date(year, month, last))
+        return day_interval(datetime.date(year, month, 21), datetime.date(year, month, last))
     return _month(year, month)
 
 
@@ -183,25 +187,25 @@ def _resolve(form, match, published):
                 return _iso(published - datetime.timedelta(days=count)) + approx
             if unit == "week":
                 centre = published - datetime.timedelta(days=7 * count)
-                return _interval(centre - 3 * one_day, centre + 3 * one_day)
+                return day_interval(centre - 3 * one_day, centre + 3 * one_day)
             if unit == "month":
                 return _month(*_shift_month(published.year, published.month, -count)) + approx
             return f"{published.year - count:04d}" + approx
         if form == "last_week":  # the Monday-to-Sunday week before publication's
             monday = published - datetime.timedelta(days=published.weekday() + 7)
-            return _interval(monday, monday + 6 * one_day)
+            return day_interval(monday, monday + 6 * one_day)
         if form == "weekend":
             back = (published.weekday() - 6) % 7 or 7
             sunday = published - datetime.timedelta(days=back)
-            return _interval(sunday - one_day, sunday)
+            return day_interval(sunday - one_day, sunday)
         if form == "this_week":
             monday = published - datetime.timedelta(days=published.weekday())
-            return _interval(monday, published)
+            return day_interval(monday, published)
         if form == "earlier_month":
             first = published.replace(day=1)
             if first == published:
                 return _month(published.year, published.month)
-            return _interval(first, published - one_day)
+            return day_interval(first, published - one_day)
         if form == "last_month":
             return _month(*_shift_month(published.year, published.month, -1))
         if form == "this_month":
@@ -249,36 +253,14 @@ _REPORTING_RE = re.compile(
 
 
 def bounds(edtf):
-    """(first day, last day) of an EDTF value intake writes (a day, month or year, "~"
-    or "?" ignored, an interval of those, "../X" open); None for "" or anything else."""
+    """(first day, last day) of an EDTF value, as the register reads it (heritage.dates),
+    or None for "" or what is not EDTF."""
     if not edtf:
         return None
-    first, sep, last = edtf.partition("/")
-    low = _side(first, upper=False) if first != ".." else datetime.date.min
-    high = (
-        _side(last if sep else first, upper=True)
-        if (last if sep else first) != ".."
-        else datetime.date.max
-    )
-    if low is None or high is None:
-        return None
-    return low, high
-
-
-def _side(value, upper):
-    value = value.rstrip("~?")
     try:
-        parts = [int(p) for p in value.split("-")]
-    except ValueError:
+        return edtf_bounds(edtf)
+    except ValidationError:
         return None
-    if len(parts) == 3:
-        return datetime.date(*parts)
-    if len(parts) == 2:
-        year, month = parts
-        return datetime.date(year, month, calendar.monthrange(year, month)[1] if upper else 1)
-    if len(parts) == 1:
-        return datetime.date(parts[0], 12, 31) if upper else datetime.date(parts[0], 1, 1)
-    return None
 
 
 def overlap(first, second):

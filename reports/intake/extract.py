@@ -5,19 +5,23 @@ import dataclasses
 import datetime
 import re
 
-from reports.intake.dates import days_in, find_dates, overlap
+from reports.intake.dates import day_interval, days_in, find_dates, overlap
 from reports.intake.gazetteer import GROUP_KINDS, KIND_RE, KIND_WORDS, PLURAL_KIND_WORDS
 from reports.intake.sentences import MAX_SENTENCE, paragraph_sentences
 from reports.intake.text import lower, normalise_with_map, original_span, without_possessives
 from reports.intake.wording import (
+    BACKGROUND_RE,
     BLOCK_RE,
     CLAUSE_RE,
     CUE_RE,
     CUES,
     DENIAL_RE,
     HEARSAY_RE,
+    HERITAGE_NOUN_RE,
+    INDEFINITE_RE,
     INTACT_RE,
     LOCATION_RE,
+    NEAR_RE,
     NEGATION_RE,
     PASSIVE_RE,
     RELATIVE_RE,
@@ -55,12 +59,7 @@ class ProposedClaim:
     stance: str = "supports"
     quotes: tuple = ()
     headline: bool = False
-    paragraph: int = 0
     how: str = ""  # "name", "core", "part", "kind", "new" (a kind phrase saying "a"), "topic"
-
-
-# The name callers used before claims became one per site and event.
-Claim = ProposedClaim
 
 
 @dataclasses.dataclass
@@ -69,7 +68,7 @@ class _Mention:
     end: int
     site: int | None  # index in gazetteer.sites
     kind: str
-    how: str  # "name", "core" or "kind"
+    how: str  # as ProposedClaim.how
     candidates: tuple = ()
 
 
@@ -166,19 +165,17 @@ def extract(text, gazetteer, published=None, places=None, language=None):
                 sentence_kinds,
                 gazetteer,
                 article_places,
-                published,
                 story,
             )
             for claim in found:
                 claim.headline = paragraph == 0 and len(paragraphs) > 1 and number == 0
-                claim.paragraph = paragraph
             readings.extend(found)
         story.leave()
     # A satellite report's findings are dated by the images it compares, wherever in
     # it they are told.
     images = sorted(set(story.image_days))
     if len(images) >= 2:
-        interval = _interval(images[-2], images[-1])
+        interval = day_interval(images[-2], images[-1])
         for claim in readings:
             if not claim.date and not BACKGROUND_RE.search(claim.quote.lower()):
                 claim.date = interval
@@ -250,16 +247,12 @@ class _Story:
             return ""
         days = days_in(sentence, self.published)
         if len(days) >= 2:
-            return _interval(min(days), max(days))
+            return day_interval(min(days), max(days))
         if len(days) == 1:
             earlier = [d for d in self.image_days if d < days[0]]
             if earlier:
-                return _interval(max(earlier), days[0])
+                return day_interval(max(earlier), days[0])
         return ""
-
-
-def _interval(first, last):
-    return first.isoformat() if first == last else f"{first.isoformat()}/{last.isoformat()}"
 
 
 def _resolve_kinds(readings, named_here):
@@ -393,7 +386,7 @@ def _choose(refs, gazetteer, places, kinds_here, allow_core):
     return chosen
 
 
-def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, published, story):
+def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, story):
     sentence = text[s_start:s_end]
     lowered = lower(sentence).replace("’", "'").replace("‘", "'")
     if sentence.rstrip().rstrip("\"”’'").endswith("?"):
@@ -754,28 +747,8 @@ def _sentence_claims(text, s_start, s_end, names, kinds, gazetteer, places, publ
     return results
 
 
-INDEFINITE_RE = re.compile(
-    r"\b(?:a|an|another|one|two|three|four|five|several|some|other)\s+(?:(?!the\b)[\w-]+\s+){0,3}$",
-    re.I,
-)
-NEAR_RE = re.compile(r"\b(?:in|at|near|inside|outside|around|beside|below|above)(?: the)?\s+$")
-# A place naming what follows it: "Damascus synagogue", "Deir ez-Zor's damaged Armenian
-# memorial".
-HERITAGE_NOUN_RE = re.compile(
-    r"(?:['’]s)?(?:\s+(?!and\b|or\b|its\b)[\w-]+){0,3}?\s+(?:synagogues?|memorials?|libraries|"
-    r"library|markets?|souqs?|souks?|bazaars?|palaces?|gates?|minarets?|domes?|monaster(?:y|ies)"
-    r"|cathedrals?|churches|church|mosques?|shrines?|temples?|tombs?|mausoleums?|museums?|"
-    r"madrasas?|hammams?|khans?|citadel|castle|walls?|ruins|sites?|heritage|antiquities"
-    r"|statues?|lamassus?|reliefs?)\b",
-    re.I,
-)
 BYLINE_RE = re.compile(r"\W*(?:by|published|updated|posted)\b", re.I)
 _ABSOLUTE_RE = re.compile(r"(?:19|20)\d\d")
-# Past damage told as background: not the story the paragraph is telling.
-BACKGROUND_RE = re.compile(
-    r"\b(?:had (?:already|previously|earlier)|earlier|previously|in the past|once|before the war|"
-    r"years? ago|last year|first occupation)\b"
-)
 
 
 def _listed(mentions, text, at_least):

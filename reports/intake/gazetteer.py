@@ -4,7 +4,7 @@ compiled into one pattern."""
 import dataclasses
 import re
 
-from reports.intake.text import normalise, phrase_pattern, trie_pattern
+from reports.intake.text import normalise, trie_pattern
 
 # Kind words: a phrase naming only a kind of monument. Each maps to SiteKind values,
 # the first being the kind it resolves to; the others are kinds it also stands for
@@ -93,7 +93,7 @@ _GENERIC_HEADS = {
 }
 
 
-KIND_RE = re.compile(r"(?<!\w)(?:" + phrase_pattern(KIND_WORDS) + r")(?!\w)")
+KIND_RE = re.compile(r"(?<!\w)(?:" + trie_pattern(KIND_WORDS) + r")(?!\w)")
 
 
 _PLACE_KINDS = {"city", "country", "governorate"}
@@ -158,10 +158,14 @@ class Gazetteer:
             index = len(self.sites)
             self.sites.append(_Site(key, kind, place))
             parents[index] = (entry[4] if len(entry) > 4 else None) or place
-            forms = [f for f in (normalise(name) for name in names) if f]
-            # "Clock Church (Mosul)": its qualifier is for the reader of a list, not the
-            # text, which says "the Clock Church".
-            forms += [f for f in (normalise(_unqualified(name)) for name in names) if f]
+            # "Clock Church (Mosul)" also without its qualifier, which is for the reader of
+            # a list: the text says "the Clock Church".
+            forms = [
+                form
+                for name in names
+                for form in dict.fromkeys([normalise(name), normalise(_unqualified(name))])
+                if form
+            ]
             # "Umayyad Mosque of Aleppo" is also "the Umayyad Mosque in Aleppo" and
             # "Aleppo's Umayyad Mosque".
             for where in names_of.get(place, []) + names_of.get(parents[index], []):
@@ -278,7 +282,7 @@ class Gazetteer:
         for damage to itself. An ancient city nothing else is part of (Dura-Europos,
         Mari) is a monument like any other."""
         site = self.sites[index]
-        return site.key in self.place_keys or site.kind in ("country", "governorate")
+        return site.key in self.place_keys or site.kind in _PLACE_KINDS - {"city"}
 
     def __len__(self):
         return len(self.sites)

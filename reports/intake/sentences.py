@@ -114,22 +114,7 @@ def _paragraphs(text):
 
 def split_sentences(text):
     """[(start, end)] of each sentence of `text`, stripped of surrounding space."""
-    spans = []
-    for begin, end in _paragraphs(text):
-        start = begin
-        for match in _BOUNDARY_RE.finditer(text, begin, end):
-            stop = match.end()
-            spans.append((start, stop))
-            start = stop
-        spans.append((start, end))
-    result = []
-    for start, end in spans:
-        chunk = text[start:end]
-        stripped = chunk.strip()
-        if stripped:
-            offset = start + (len(chunk) - len(chunk.lstrip()))
-            result.append((offset, offset + len(stripped)))
-    return result
+    return [(start, end) for _, start, end in paragraph_sentences(text)]
 
 
 def paragraph_sentences(text):

@@ -73,12 +73,6 @@ def original_span(positions, start, end, text_length):
     return positions[start], positions[end] if end < len(positions) else text_length
 
 
-def phrase_pattern(phrases):
-    """One alternation over literal phrases, longest first, spaces matching runs."""
-    ordered = sorted(set(phrases), key=len, reverse=True)
-    return "|".join(re.escape(p).replace(r"\ ", " ").replace(" ", " +") for p in ordered)
-
-
 def trie_pattern(words):
     """A regular expression matching exactly `words`, shaped as a trie so the regex
     engine never tries the words one by one."""

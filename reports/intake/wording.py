@@ -12,7 +12,11 @@ CUES = [
     (r"levell?(?:ed|ing)", "destroyed", "levelled"),
     (r"flatten\w*", "destroyed", "flattened"),
     (r"pulveri[sz]\w*", "destroyed", "pulverised"),
-    (r"reduc\w+ (?:\w+ ){0,2}to rubble", "destroyed", "reduced to rubble"),
+    (
+        r"reduc\w+ (?:\w+ ){0,2}to (?:rubble|ashes|dust)|burn(?:ed|t) to the ground",
+        "destroyed",
+        "reduced to rubble",
+    ),
     (r"bulldoz\w*", "destroyed", "bulldozed"),
     (r"obliterat\w*|wiped out", "destroyed", "obliterated"),
     (r"smash\w*", "destroyed", "smashed"),
@@ -38,7 +42,6 @@ CUES = [
         "unknown",
         "not spared",
     ),
-    (r"reduced to (?:ashes|dust)|burn(?:ed|t) to the ground", "destroyed", "reduced to ashes"),
     (
         r"ravag\w*|caught fire|engulfed|gutted by fire"
         r"|(?:blaze|fire|flames) (?:broke out|swept|spread|tore|raged)",
@@ -74,7 +77,7 @@ CUE_RE = re.compile(
 
 SEVERE_RE = re.compile(
     r"\b(?:heav(?:y|ily)|bad(?:ly)?|sever(?:e|ely)|serious(?:ly)?|extensive(?:ly)?|large(?:ly)?"
-    r"|huge|massive|enormous|major|grave(?:ly)?"
+    r"|huge|massive|enormous|grave(?:ly)?"
     r"|most(?:ly)?|part(?:ly|ially|ial)?|significant(?:ly)?|major|considerabl[ey]|much of)\W*$"
 )
 SLIGHT_RE = re.compile(r"\b(?:slight(?:ly)?|light(?:ly)?|minor|superficial(?:ly)?|little)\W*$")
@@ -125,6 +128,28 @@ LOCATION_RE = re.compile(
     r"(?: the (?:\w+ )?(?:town|city|oasis|desert city|ancient city) of)?(?: the| a| an)?"
     r"(?: (?:syria|iraq|turkey|the country|the region)'?s?)?\s+$",
     re.IGNORECASE,
+)
+# "a mosque", "another shrine": one not named before.
+INDEFINITE_RE = re.compile(
+    r"\b(?:a|an|another|one|two|three|four|five|several|some|other)\s+(?:(?!the\b)[\w-]+\s+){0,3}$",
+    re.I,
+)
+# Where, in the plainest words: what a monument with parts may be the place of.
+NEAR_RE = re.compile(r"\b(?:in|at|near|inside|outside|around|beside|below|above)(?: the)?\s+$")
+# A place naming what follows it: "Damascus synagogue", "Deir ez-Zor's damaged Armenian
+# memorial".
+HERITAGE_NOUN_RE = re.compile(
+    r"(?:['’]s)?(?:\s+(?!and\b|or\b|its\b)[\w-]+){0,3}?\s+(?:synagogues?|memorials?|libraries|"
+    r"library|markets?|souqs?|souks?|bazaars?|palaces?|gates?|minarets?|domes?|monaster(?:y|ies)"
+    r"|cathedrals?|churches|church|mosques?|shrines?|temples?|tombs?|mausoleums?|museums?|"
+    r"madrasas?|hammams?|khans?|citadel|castle|walls?|ruins|sites?|heritage|antiquities"
+    r"|statues?|lamassus?|reliefs?)\b",
+    re.I,
+)
+# Past damage told as background: not the story the paragraph is telling.
+BACKGROUND_RE = re.compile(
+    r"\b(?:had (?:already|previously|earlier)|earlier|previously|in the past|once|before the war|"
+    r"years? ago|last year|first occupation)\b"
 )
 RELATIVE_RE = re.compile(r"\b(?:which|that|who|where|whose|when)\b")
 CLAUSE_RE = re.compile(r";|\b(?:but|while|whilst|whereas|although|though|however|yet|meanwhile)\b")
@@ -200,7 +225,8 @@ def adjust_level(level, before, after="", label=""):
         return "severe"
     tail = " ".join(before.split()[-3:])
     if level == "unknown":
-        # Only "damaged" and "damage" take a degree: "heavily damaged", "minor damage".
+        # An outcome the word leaves open takes the degree said with it: "heavily
+        # damaged", "minor damage", "heavily shelled".
         if SLIGHT_RE.search(tail):
             return "slight"
         if SEVERE_RE.search(tail):
