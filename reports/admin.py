@@ -24,7 +24,7 @@ from reports.models import (
     ClaimStatus,
     Source,
     Stance,
-    article_values,
+    article_fields,
     site_gazetteer,
 )
 
@@ -213,12 +213,10 @@ class SourceForm(RecordForm):
         if not adding:  # a new text for a source kept: its other fields stay as written
             Source.objects.refuse_held(article, exclude=self.instance.pk)
             return cleaned
-        for field, value in article_values(article).items():
-            if field == "note" and value and value not in cleaned.get("note", ""):
-                cleaned["note"] = " ".join(filter(None, [cleaned.get("note", ""), value]))
-            elif field not in ("text", "note") and not cleaned.get(field) and value:
-                cleaned[field] = value
-                self.errors.pop(field, None)
+        for field, value in article_fields(article, cleaned).items():
+            if value and not cleaned.get(field):
+                self.errors.pop(field, None)  # "required", now the article gave it
+            cleaned[field] = value
         if not cleaned.get("title"):
             self.add_error("title", "Give the source a title: the article has no headline.")
         Source.objects.refuse_held(article, exclude=self.instance.pk)

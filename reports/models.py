@@ -74,8 +74,7 @@ class SourceQuerySet(models.QuerySet):
         gives (title, date, publisher, authors, language, URL) unless `given` says
         otherwise, checked as a form would check them. All or nothing."""
         self.refuse_held(article)
-        values = article_values(article) | {k: v for k, v in given.items() if v}
-        source = Source(**values)
+        source = Source(**(given | article_fields(article, given)))
         source.full_clean()
         source.save()
         source.propose_claims(gazetteer)
@@ -112,9 +111,11 @@ def language_code(tag):
     return code if re.fullmatch(r"[a-z]{2,3}", code) else None
 
 
-def article_values(article):
-    """A source's fields as an article read by reports.articles gives them."""
-    return {
+def article_fields(article, given):
+    """A source's fields from an article read by reports.articles, wherever `given` (what
+    a curator or a command said) leaves them empty; the article's notes (dates that
+    disagree) added to the note given. The one rule of every way in."""
+    read = {
         "title": article.title,
         "published": article.published,
         "url": article.url,
@@ -122,8 +123,11 @@ def article_values(article):
         "authors": "; ".join(article.authors)[:500],
         "language": article.language,
         "text": article.text,
-        "note": " ".join(article.notes),
     }
+    fields = {field: given.get(field) or value for field, value in read.items()}
+    note = given.get("note") or ""
+    fields["note"] = " ".join([note, *(n for n in article.notes if n not in note)]).strip()
+    return fields
 
 
 class Source(Versioned):
