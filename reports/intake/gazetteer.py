@@ -53,7 +53,8 @@ KIND_WORDS = {
     "minaret": ("mosque",),
     "church": ("church",),
     "churches": ("church",),
-    "monastery": ("church",),
+    # (The register has a kind for monasteries: SiteKind.MONASTERY.)
+    "monastery": ("monastery", "church"),
 }
 
 # Plural kind words never resolve to one site ("the city's temples and tombs"), except
