@@ -114,13 +114,13 @@ class ClaimReviewForm(forms.ModelForm):
         model = Claim
         fields = ["site", "stance", "level", "date"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, events=None, **kwargs):
         super().__init__(*args, **kwargs)
         # Shown and read back as the slug, not the id a ModelForm would put there.
         if self.instance.site_id:
             self.initial["site"] = self.instance.site.slug
         choices = [("", "A new draft event")]
-        for event, overlaps in self.instance.candidate_events():
+        for event, overlaps in self.instance.candidate_events(events):
             note = "dates overlap" if overlaps else "other dates"
             choices.append((event.pk, f"{event.summary} · {event.date} · "
                                       f"{event.get_state_display().lower()} · {note}"))  # fmt: skip
@@ -305,14 +305,28 @@ class SourceAdmin(RecordAdmin):
         ):
             raise PermissionDenied
         claims = list(source.claims.select_related("site", "citation__event"))
-        forms_by_claim = {claim.pk: ClaimReviewForm(instance=claim, prefix=f"claim-{claim.pk}")
-                          for claim in claims}  # fmt: skip
+        # Every claimed site's events in one query, not one per claim.
+        events = {}
+        sites = {claim.site_id for claim in claims if claim.site_id}
+        for event in DamageEvent.objects.filter(site__in=sites).order_by("-date_upper", "id"):
+            events.setdefault(event.site_id, []).append(event)
+        forms_by_claim = {
+            claim.pk: ClaimReviewForm(
+                instance=claim, prefix=f"claim-{claim.pk}", events=events.get(claim.site_id, [])
+            )
+            for claim in claims
+        }
         if request.method == "POST":
             claim = next((c for c in claims if str(c.pk) == request.POST.get("claim")), None)
             if claim is None or claim.status != ClaimStatus.PROPOSED:
                 self.message_user(request, "That claim has already been reviewed.", messages.ERROR)
                 return redirect(request.path)
-            form = ClaimReviewForm(request.POST, instance=claim, prefix=f"claim-{claim.pk}")
+            form = ClaimReviewForm(
+                request.POST,
+                instance=claim,
+                prefix=f"claim-{claim.pk}",
+                events=events.get(claim.site_id, []),
+            )
             forms_by_claim[claim.pk] = form
             if form.is_valid():
                 try:

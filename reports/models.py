@@ -665,13 +665,15 @@ class Claim(models.Model):
         reported it."""
         return self.date or (f"../{self.source.published}" if self.source.published else "")
 
-    def candidate_events(self):
+    def candidate_events(self, events=None):
         """The events of the claim's site it might be evidence for, each with whether its
         dates overlap the claim's: overlapping ones first, then the closest in time. Only
-        ever offered: accepting attaches the claim to one only when the curator chose it."""
+        ever offered: accepting attaches the claim to one only when the curator chose it.
+        `events`: the site's events, when a page has read them for many claims at once."""
         if self.site_id is None:
             return []
-        events = list(DamageEvent.objects.filter(site=self.site_id).order_by("-date_upper", "id"))
+        if events is None:
+            events = DamageEvent.objects.filter(site=self.site_id).order_by("-date_upper", "id")
         lower = upper = None
         if self.date:
             lower, upper = edtf_bounds(self.date)

@@ -4,9 +4,11 @@ import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from heritage.models import DamageEvent
+from heritage.models import DamageEvent, Site
 from reports.models import Claim, Source
 
 pytestmark = pytest.mark.usefixtures("palmyra")
@@ -236,3 +238,23 @@ def test_editing_another_field_leaves_the_text_as_written(editor_client):
     source.refresh_from_db()
     assert (source.kind, source.text) == ("monitor", text)
     assert stored != text  # (pasted when added, it was read as an article, spaces and all)
+
+
+def test_the_review_page_reads_in_a_fixed_number_of_queries(
+    editor_client, django_assert_num_queries
+):
+    editor_client.post(ADD_URL, source_form(text=PLAIN))
+    source = Source.objects.get(title="Arch destroyed in Palmyra")
+    url = reverse("admin:reports_source_claims", args=[source.pk])
+    editor_client.get(url)  # (the session and permissions, read once)
+
+    def page_queries():
+        with CaptureQueriesContext(connection) as counted:
+            assert editor_client.get(url).status_code == 200
+        return len(counted.captured_queries)
+
+    few = page_queries()
+    for site in ("tadmur-prison", "temple-of-bel", "palmyra-museum", "tetrapylon"):
+        Claim.objects.create(source=source, site=Site.objects.get(slug=site), matched="x",
+                             quote=source.text[:5], start=0, end=5)  # fmt: skip
+    assert page_queries() == few == 7
