@@ -12,7 +12,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from heritage.dates import EARLIEST, HELP_TEXT, LATEST
 from heritage.models import (
-    REVIEWED_EVIDENCE,
     Cause,
     DamageEvent,
     DamageExtent,
@@ -24,20 +23,20 @@ from heritage.models import (
     SiteKind,
     SiteName,
     State,
-    related_count,
 )
 from reports.models import Basis, Certainty, Citation, Source, SourceKind, Stance
 
 EDTF = "An EDTF date (" + HELP_TEXT.removeprefix("EDTF: ") + ")"
 OPEN_ENDED = " Empty when the interval is open at that end."
 
-# table: [(column, lookup in the queryset, description)]
+# table: [(column, lookup in the queryset, description)]; for the tables with a shape
+# (SHAPED), the lookup is a key of the shape (heritage/shapes.py).
 COLUMNS = {
     "sites": [
         ("slug", "slug", "Unique identifier of the site; its page is /sites/<slug>/."),
         ("name", "name", "The name the register uses."),
         ("kind", "kind", "What kind of place it is (vocabulary: site kind)."),
-        ("parent", "parent__slug", "Slug of the place that holds this one, if any."),
+        ("parent", "parent", "Slug of the place that holds this one, if any."),
         ("latitude", "latitude", "WGS84 latitude in decimal degrees; empty when not known."),
         ("longitude", "longitude", "WGS84 longitude in decimal degrees; empty when not known."),
         ("location_precision", "location_precision", "How exact the point is (vocabulary)."),
@@ -68,8 +67,8 @@ COLUMNS = {
     ],
     "events": [
         ("id", "id", "Unique identifier of the event."),
-        ("site_slug", "site__slug", "Slug of the site."),
-        ("site_name", "site__name", "Name of the site."),
+        ("site_slug", "site", "Slug of the site."),
+        ("site_name", "site_name", "Name of the site."),
         ("kind", "kind", "Damage, looting or restoration (vocabulary: event kind)."),
         ("summary", "summary", "What happened, in a line."),
         ("date", "date", EDTF + ": when it happened, not when it was reported."),
@@ -78,7 +77,7 @@ COLUMNS = {
         ("level", "level", "Damage level (vocabulary)."),
         ("extent", "extent", "Share of the site damaged, in percent bins (vocabulary)."),
         ("cause", "cause", "Cause (vocabulary)."),
-        ("actor", "actor__name", "Who carried it out, when known."),
+        ("actor", "actor", "Who carried it out, when known."),
         (
             "condition_after",
             "condition_after",
@@ -191,6 +190,9 @@ def iso_bound(day):
     return day.isoformat() if day else None
 
 
+# Tables whose rows are their records' public shapes, as the API shows them.
+SHAPED = {"events", "sites"}
+
 OPEN_BOUNDS = {"date_lower", "date_upper", "claimed_lower", "claimed_upper", "published_lower"}
 
 
@@ -200,10 +202,10 @@ def header(table):
 
 def rows(queryset, table):
     """The table's rows from `queryset`, read in chunks, open interval ends as None."""
+    if table in SHAPED:
+        yield from shaped_rows(queryset, table)
+        return
     lookups = [lookup for _, lookup, _ in COLUMNS[table]]
-    if "citation_count" in lookups:
-        evidence = Citation.objects.filter(REVIEWED_EVIDENCE)
-        queryset = queryset.annotate(citation_count=related_count(evidence, "event"))
     bounds = [i for i, (column, _, _) in enumerate(COLUMNS[table]) if column in OPEN_BOUNDS]
     for row in queryset.prefetch_related(None).values_list(*lookups).iterator(chunk_size=2000):
         if bounds:
@@ -211,6 +213,27 @@ def rows(queryset, table):
             for i in bounds:
                 row[i] = open_bound(row[i])
         yield row
+
+
+def shaped_rows(queryset, table, chunk=1000):
+    """Rows of events or sites built from their shapes, a chunk of records at a time."""
+    from heritage import shapes
+
+    addresses = shapes.Addresses()
+    ids = list(queryset.values_list("pk", flat=True))
+    model = queryset.model
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        if table == "events":
+            records = model.objects.filter(pk__in=part).order_by("date_lower", "id")
+            found = {
+                s["id"]: shapes.event_csv_shape(s) for s in shapes.event_shapes(records, addresses)
+            }
+        else:
+            records = model.objects.filter(pk__in=part).with_record().select_related("parent")
+            found = {s.pk: shapes.site_shape(s, [], addresses) for s in records}
+        for pk in part:
+            yield shapes.csv_row(found[pk], table)
 
 
 def published_tables():

@@ -347,8 +347,11 @@ class SiteQuerySet(GuardedQuerySet):
     def refresh_condition(self):
         """Store again the condition of every site here (after imports, fixtures), in id
         order: two writers locking the same sites lock them in the same order."""
+        ids = []
         for site in self.order_by("pk"):
-            site.refresh_condition()
+            site.refresh_condition(rebuild=False)
+            ids.append(site.pk)
+        _read_model().sites_changed(ids)
 
     def located(self):
         return self.filter(latitude__isnull=False, longitude__isnull=False)
@@ -474,8 +477,9 @@ class Site(Reviewed):
         return condition_after(self.events.published())
 
     @transaction.atomic
-    def refresh_condition(self):
-        """Store the condition the published events now imply. An update, not a save: a
+    def refresh_condition(self, rebuild=True):
+        """Store the condition the published events now imply, and the site's public
+        document (heritage/readmodel.py) unless `rebuild` is false. An update, not a save: a
         derived value changing is not an edit for the history. The site's row is locked
         first: a writer publishing another of its events at the same moment waits, then
         reads this one's event too (on PostgreSQL, READ COMMITTED would otherwise let
@@ -485,6 +489,17 @@ class Site(Reviewed):
         Site.objects.filter(pk=self.pk).exclude(condition=self.condition).update(
             condition=self.condition, updated=timezone.now()
         )
+        if rebuild:
+            # Its count of events and latest event may have moved even when its
+            # condition did not.
+            _read_model().sites_changed([self.pk])
+
+
+def _read_model():
+    # Imported when first used: heritage.readmodel builds on these models.
+    from heritage import readmodel
+
+    return readmodel
 
 
 def condition_after(events):
@@ -703,8 +718,13 @@ class DamageEventQuerySet(GuardedQuerySet):
         """Recompute the stored grade and conflict flag of every event here, for when
         citations or sources changed in bulk (imports, fixtures), in id order: two writers
         locking the same events lock them in the same order."""
+        ids = []
         for event in self.order_by("pk"):
-            event.refresh_verification()
+            event.refresh_verification(rebuild=False)
+            ids.append(event.pk)
+        read_model = _read_model()
+        for start in range(0, len(ids), 1000):
+            read_model.events_changed(ids[start : start + 1000])
 
 
 # Deletions recorded before history batches existed: citations deleted this close to
@@ -867,6 +887,7 @@ class DamageEvent(Versioned):
         # The condition of the site (and of the one it left, if it moved) may change.
         sites = {self.site_id, stored and stored["site"]}
         Site.objects.filter(pk__in=sites).refresh_condition()
+        _read_model().events_changed([self.pk])
 
     def get_absolute_url(self):
         return f"{self.site.get_absolute_url()}#event-{self.pk}"
@@ -916,8 +937,10 @@ class DamageEvent(Versioned):
         return citations.filter(approved=True) if self.state == State.PUBLISHED else citations
 
     @transaction.atomic
-    def refresh_verification(self):
-        """Store the grade and conflict flag the citations now imply. An update, not a
+    def refresh_verification(self, rebuild=True):
+        """Store the grade and conflict flag the citations now imply, and the event's
+        public document (heritage/readmodel.py) unless `rebuild` is false: a citation's
+        or a source's change reaches the document through here. An update, not a
         save: a derived value changing is not an edit for the history. The event's row is
         locked first, so that two writers adding citations at once each read the other's
         (see Site.refresh_condition)."""
@@ -929,6 +952,8 @@ class DamageEvent(Versioned):
         DamageEvent.objects.filter(pk=self.pk).exclude(
             grade=self.grade, has_conflict=self.has_conflict
         ).update(grade=self.grade, has_conflict=self.has_conflict, updated=timezone.now())
+        if rebuild:
+            _read_model().events_changed([self.pk])
 
     def publication_problem(self, stances=None):
         """Why this event cannot be published, or None. `stances` are those of the
@@ -1088,3 +1113,38 @@ class BackupMark(models.Model):
 
     def __str__(self):
         return f"Backup of {self.taken:%Y-%m-%d %H:%M:%S} UTC"
+
+
+class EventDocument(models.Model):
+    """A published event's public form, stored beside it (heritage/readmodel.py): its
+    API JSON, with addresses relative to the host, and its line of the events CSV. Kept in
+    the transaction of every change to the event or to what it shows, so that a list
+    page is one indexed query that joins these, with no Python per row."""
+
+    event = models.OneToOneField(
+        DamageEvent, primary_key=True, on_delete=models.CASCADE, related_name="document"
+    )
+    # The version of heritage.readmodel.SHAPE it was built with: an older one is rebuilt
+    # when read rather than shown.
+    shape = models.PositiveSmallIntegerField()
+    json = models.TextField()
+    csv = models.TextField()
+
+    def __str__(self):
+        return f"Public document of event {self.event_id}"
+
+
+class SiteDocument(models.Model):
+    """A public site's public form (heritage/readmodel.py): its API JSON and GeoJSON
+    feature, addresses relative to the host, and its line of the sites CSV."""
+
+    site = models.OneToOneField(
+        Site, primary_key=True, on_delete=models.CASCADE, related_name="document"
+    )
+    shape = models.PositiveSmallIntegerField()
+    json = models.TextField()
+    feature = models.TextField()
+    csv = models.TextField()
+
+    def __str__(self):
+        return f"Public document of site {self.site_id}"

@@ -7,6 +7,8 @@ import json
 import geojson
 import pytest
 
+from heritage import readmodel
+
 from heritage.models import DamageEvent, Site
 from reports.models import Source
 from tests.helpers import make_published_event
@@ -72,9 +74,11 @@ def test_the_csv_neutralises_spreadsheet_formulas(api, payload):
 
 
 def test_negative_numbers_stay_numbers_in_the_csv(api):
+    # Written around the models, so its stored document is rebuilt by hand.
     Site.objects.filter(slug="palmyra").update(longitude=-3.5)
+    readmodel.sites_changed(Site.objects.filter(slug="palmyra").values_list("pk", flat=True))
     rows = read_csv(api.get("/api/v1/sites/", {"format": "csv"}))
-    assert next(r for r in rows if r["slug"] == "palmyra")["longitude"] == "-3.50000"
+    assert next(r for r in rows if r["slug"] == "palmyra")["longitude"] == "-3.5"
 
 
 def test_every_table_exports_as_csv(api):

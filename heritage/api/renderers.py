@@ -10,23 +10,47 @@ from rest_framework.exceptions import (
     ParseError,
 )
 
-from heritage.dataset import csv_line, iso_bound
-from heritage.models import (
-    DamageLevel,
-)
+from heritage.dataset import csv_line
+
+
+class Documents:
+    """JSON text already made (the read model's documents), to be put in an answer as
+    it is rather than parsed and written again."""
+
+    def __init__(self, text):
+        self.text = text
+
+
+class Encoder(renderers.JSONRenderer.encoder_class):
+    """DRF's encoder, which also writes Documents (for indented JSON and the browsable
+    API, which take DRF's path)."""
+
+    def default(self, obj):
+        if isinstance(obj, Documents):
+            return orjson.loads(obj.text)
+        return super().default(obj)
+
+
+def _fast_default(obj):
+    if isinstance(obj, Documents):
+        return orjson.Fragment(obj.text)
+    return Encoder().default(obj)
 
 
 class FastJSONRenderer(renderers.JSONRenderer):
     """JSON by orjson, several times faster than the standard library on a page of a
-    few hundred rows; what orjson does not know (lazy translations, Decimals) goes
-    through DRF's own encoder. An `indent` asked for in Accept takes DRF's path."""
+    few hundred rows; stored documents go in as they are; what orjson does not know
+    (lazy translations, Decimals) goes through DRF's own encoder. An `indent` asked for
+    in Accept takes DRF's path."""
+
+    encoder_class = Encoder
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if data is None:
             return b""
         if self.get_indent(accepted_media_type, renderer_context or {}):
             return super().render(data, accepted_media_type, renderer_context)
-        return orjson.dumps(data, default=self.encoder_class().default)
+        return orjson.dumps(data, default=_fast_default)
 
 
 class JSONParser(parsers.JSONParser):
@@ -56,16 +80,16 @@ class CSVRenderer(renderers.BaseRenderer):
         return "".join(csv_line([key, value]) for key, value in rows).encode()
 
 
-def stream_csv(header, rows, filename):
-    """A CSV response sent as `rows` are read, so that no export is held in memory."""
+def stream_csv(header, lines, filename):
+    """A CSV response sent as its `lines` (CSV text, one row each) are made, so that no
+    export is held in memory."""
 
-    def lines():
+    def body():
         yield "\ufeff"  # a byte-order mark: spreadsheets then read the file as UTF-8
         yield csv_line(header)
-        for row in rows:
-            yield csv_line(row)
+        yield from lines
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(body(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -73,28 +97,3 @@ def stream_csv(header, rows, filename):
 class GeoJSONRenderer(FastJSONRenderer):
     media_type = "application/geo+json"
     format = "geojson"
-
-
-def site_feature(site, request):
-    """A site as an RFC 7946 Feature: [longitude, latitude], null where not located."""
-    located = site.latitude is not None and site.longitude is not None
-    condition = getattr(site, "condition", None)
-    return {
-        "type": "Feature",
-        "id": site.slug,
-        "geometry": {"type": "Point", "coordinates": [float(site.longitude), float(site.latitude)]}
-        if located
-        else None,
-        "properties": {
-            "slug": site.slug,
-            "name": site.name,
-            "kind": site.kind,
-            "parent": site.parent.slug if site.parent_id else None,
-            "location_precision": site.location_precision or None,
-            "condition": condition,
-            "unosat_label": DamageLevel.unosat_label(condition) or None,
-            "event_count": getattr(site, "event_count", 0),
-            "last_event": iso_bound(getattr(site, "last_event", None)),
-            "page": request.build_absolute_uri(site.get_absolute_url()),
-        },
-    }

@@ -1,26 +1,22 @@
 """The API's serializers: what a site and an event look like to a reader."""
 
 import copy
-import datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
-from django.db.models import F
 from rest_framework import (
     serializers,
 )
 
-from heritage.dataset import iso_bound
-from heritage.dates import describe_edtf
+from heritage import shapes
 from heritage.models import (
-    GRADE_EXPLANATIONS,
     Actor,
     DamageEvent,
+    DamageLevel,
     Site,
     SiteName,
     State,
 )
-from heritage.views import url_parts
 
 
 class OnlyText:
@@ -99,17 +95,22 @@ class SiteNameSerializer(serializers.ModelSerializer):
 
 class SiteSerializer(ModelValidation, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:site-detail", lookup_field="slug")
-    page = serializers.SerializerMethodField(help_text="The site's public page.")
+    page = serializers.URLField(read_only=True, help_text="The site's public page.")
     parent = SlugField(
         slug_field="slug", queryset=Site.objects.all(), allow_null=True, required=False
     )
     names = SiteNameSerializer(many=True, read_only=True)
-    condition = serializers.SerializerMethodField(
-        help_text="Damage level after the latest published event; null without one."
+    condition = serializers.ChoiceField(
+        choices=DamageLevel.choices,
+        read_only=True,
+        allow_null=True,
+        help_text="Damage level after the latest published event; null without one.",
     )
-    event_count = serializers.SerializerMethodField(help_text="Published events.")
-    last_event = serializers.SerializerMethodField(
-        help_text="Latest possible day of the latest published event."
+    event_count = serializers.IntegerField(read_only=True, help_text="Published events.")
+    last_event = serializers.DateField(
+        read_only=True,
+        allow_null=True,
+        help_text="Latest possible day of the latest published event.",
     )
 
     class Meta:
@@ -121,8 +122,12 @@ class SiteSerializer(ModelValidation, serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = ["created", "updated"]
 
-    def get_page(self, site) -> str:
-        return self.context["request"].build_absolute_uri(site.get_absolute_url())
+    def to_representation(self, site):
+        # The one shape a site has (heritage/shapes.py), which the stored documents
+        # hold too; the fields above describe it for the schema and take writes.
+        return shapes.site_shape(
+            site, site.names.all(), shapes.Addresses.of(self.context["request"])
+        )
 
     def validate(self, attrs):
         # Stored as null when absent, as the admin does: they are unique when given.
@@ -130,15 +135,6 @@ class SiteSerializer(ModelValidation, serializers.ModelSerializer):
             if attrs.get(name) == "":
                 attrs[name] = None
         return super().validate(attrs)
-
-    def get_condition(self, site) -> str | None:
-        return getattr(site, "condition", None)
-
-    def get_event_count(self, site) -> int:
-        return getattr(site, "event_count", 0)
-
-    def get_last_event(self, site) -> str | None:
-        return iso_bound(getattr(site, "last_event", None))
 
 
 class EventCitationSerializer(serializers.Serializer):
@@ -156,15 +152,9 @@ class EventCitationSerializer(serializers.Serializer):
     basis = serializers.CharField()
     claimed_level = serializers.CharField()
     claimed_date = serializers.CharField()
-    claimed_lower = serializers.SerializerMethodField()
-    claimed_upper = serializers.SerializerMethodField()
+    claimed_lower = serializers.DateField(allow_null=True)
+    claimed_upper = serializers.DateField(allow_null=True)
     note = serializers.CharField()
-
-    def get_claimed_lower(self, citation) -> str | None:
-        return iso_bound(citation.claimed_lower)
-
-    def get_claimed_upper(self, citation) -> str | None:
-        return iso_bound(citation.claimed_upper)
 
 
 class ReasonField(TextField):
@@ -185,20 +175,24 @@ class ReasonField(TextField):
 
 class DamageEventSerializer(ModelValidation, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:event-detail")
-    page = serializers.SerializerMethodField(help_text="The event on its site's public page.")
+    page = serializers.URLField(read_only=True, help_text="The event on its site's public page.")
     site = SlugField(slug_field="slug", queryset=Site.objects.all())
     site_name = serializers.CharField(source="site.name", read_only=True)
     actor = SlugField(
         slug_field="name", queryset=Actor.objects.all(), allow_null=True, required=False
     )
-    date_lower = serializers.SerializerMethodField(
-        help_text="Earliest possible day; null when the interval is open."
+    date_lower = serializers.DateField(
+        read_only=True,
+        allow_null=True,
+        help_text="Earliest possible day; null when the interval is open.",
     )
-    date_upper = serializers.SerializerMethodField(
-        help_text="Latest possible day; null when the interval is open."
+    date_upper = serializers.DateField(
+        read_only=True,
+        allow_null=True,
+        help_text="Latest possible day; null when the interval is open.",
     )
-    date_text = serializers.SerializerMethodField(help_text="The date in words.")
-    grade_explanation = serializers.SerializerMethodField()
+    date_text = serializers.CharField(read_only=True, help_text="The date in words.")
+    grade_explanation = serializers.CharField(read_only=True)
     citations = EventCitationSerializer(many=True, read_only=True)
     reason = ReasonField()
 
@@ -213,20 +207,10 @@ class DamageEventSerializer(ModelValidation, serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = ["grade", "has_conflict", "created", "updated"]
 
-    def get_page(self, event) -> str:
-        return self.context["request"].build_absolute_uri(event.get_absolute_url())
-
-    def get_date_lower(self, event) -> str | None:
-        return iso_bound(event.date_lower)
-
-    def get_date_upper(self, event) -> str | None:
-        return iso_bound(event.date_upper)
-
-    def get_date_text(self, event) -> str:
-        return describe_edtf(event.date)
-
-    def get_grade_explanation(self, event) -> str:
-        return GRADE_EXPLANATIONS.get(event.grade, "")
+    def to_representation(self, event):
+        # The one shape an event has (heritage/shapes.py), which pages of events and the
+        # stored documents hold too; the fields above describe it and take writes.
+        return shapes.event_instance_shape(event, shapes.Addresses.of(self.context["request"]))
 
     def validate(self, attrs):
         if self.instance is None and attrs.get("state", State.DRAFT) != State.DRAFT:
@@ -234,39 +218,3 @@ class DamageEventSerializer(ModelValidation, serializers.ModelSerializer):
                 {"state": ["A new event is a draft: send it for review, then publish it."]}
             )
         return super().validate(attrs)
-
-
-# What a page of events is built from: each event's columns, and its citations'.
-EVENT_VALUES = [
-    "id", "kind", "summary", "date", "date_lower", "date_upper", "level", "extent",
-    "cause", "condition_after", "description", "state", "grade", "grade_override",
-    "grade_override_reason", "has_conflict", "created", "updated",
-]  # fmt: skip
-EVENT_RELATED = {
-    "site_slug": F("site__slug"),
-    "site_name": F("site__name"),
-    "actor_name": F("actor__name"),
-}
-CITATION_VALUES = [
-    "event_id", "id", "source_id", "quote", "locator", "stance", "basis", "claimed_level",
-    "claimed_date", "claimed_lower", "claimed_upper", "note",
-]  # fmt: skip
-CITATION_RELATED = {
-    "source_title": F("source__title"),
-    "source_publisher": F("source__publisher"),
-    "source_published": F("source__published"),
-}
-
-
-def url_pattern(request, view_name):
-    """A function giving the absolute URL of `view_name` for its one argument, reversing
-    once rather than once per row."""
-    before, after = url_parts(view_name)
-    prefix = request.build_absolute_uri(before)
-    return lambda argument: f"{prefix}{argument}{after}"
-
-
-def drf_datetime(value):
-    """A datetime as DRF's DateTimeField writes it: ISO 8601 in UTC, with a Z."""
-    text = value.astimezone(datetime.UTC).isoformat()
-    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text

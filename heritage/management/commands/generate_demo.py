@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils.text import slugify
 from tqdm import tqdm
 
+from heritage import readmodel
 from heritage.dates import edtf_bounds
 from heritage.models import (
     Actor,
@@ -191,6 +192,14 @@ class Command(BaseCommand):
             self.store_conditions(sites, readings)
             self.reset_sequences()
             PublicStamp.bump()
+        # The public documents of what was written in bulk, around the models' saves.
+        documents = tqdm(
+            unit=" documents",
+            disable=True if options["no_progress"] else None,
+            file=self.stderr._out,
+        )
+        with documents:
+            readmodel.rebuild_all(progress=lambda done, total: documents.update(done - documents.n))
         # Fresh statistics: without them the query planners guess, and guess badly, on
         # tables that went from empty to hundreds of thousands of rows at once.
         with connection.cursor() as cursor:
