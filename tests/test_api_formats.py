@@ -8,7 +8,6 @@ import geojson
 import pytest
 
 from heritage import readmodel
-
 from heritage.models import DamageEvent, Site
 from reports.models import Source
 from tests.helpers import make_published_event
