@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication: curators are not counted.
     "heritage.middleware.PageThrottleMiddleware",
+    # After the throttle, which counts kept pages too.
+    "heritage.kept.KeptPagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records which user made each change in the edit history.
@@ -147,6 +149,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA cache_size=-64000;"
         ),
     }
+
+# Reads from a streaming replica of the PostgreSQL primary when DATABASE_REPLICA_URL
+# names one (heritage/routers.py, docs/deploy.md); writes, and the reads of a client that
+# wrote less than REPLICA_LAG_SECONDS ago, stay on the primary.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=envint("CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+        # Tests read the primary's test database through it rather than make another.
+        test_options={"MIRROR": "default"},
+    )
+    if {db["ENGINE"] for db in DATABASES.values()} != {"django.db.backends.postgresql"}:
+        raise ImproperlyConfigured("A read replica needs PostgreSQL, in DATABASE_URL too.")
+    DATABASE_ROUTERS = ["heritage.routers.ReplicaRouter"]
+    # First, so that everything after it reads by the router's rule.
+    MIDDLEWARE.insert(0, "heritage.routers.ReplicaMiddleware")
+    REPLICA_LAG_SECONDS = envint("REPLICA_LAG_SECONDS", 5)
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
@@ -275,6 +295,10 @@ REST_FRAMEWORK = {
     # Proxies in front of the server whose X-Forwarded-For is trusted (docs/deploy.md).
     "NUM_PROXIES": envint("NUM_PROXIES", 0) or None,
 }
+
+# Public pages made for anonymous readers are kept in the cache for this many seconds
+# (0: never), under their address and the public record's version (heritage/kept.py).
+PAGE_CACHE_SECONDS = envint("PAGE_CACHE_SECONDS", 300)
 
 # Anonymous API answers are kept in the cache, under their ETag, for this many seconds
 # (0: never); answers larger than API_CACHE_MAX_BYTES are not kept.
