@@ -25,6 +25,7 @@ from heritage.models import (
     SiteImage,
     SiteName,
 )
+from heritage.paging import BoundedPaginator
 from reports.models import Basis, Source, SourceKind, Stance
 
 
@@ -102,7 +103,10 @@ def _map_points(rows):
 
 
 class PublicFilterView(FilterView):
-    """A list page with its FilterSet's form, less the filters meant for scripts."""
+    """A list page with its FilterSet's form, less the filters meant for scripts, paged
+    without counting every row (heritage/paging.py)."""
+
+    paginator_class = BoundedPaginator
 
     def get_filterset(self, filterset_class):
         filterset = super().get_filterset(filterset_class)

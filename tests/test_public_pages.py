@@ -290,18 +290,20 @@ def test_the_method_page_explains_levels_grades_dates_and_citing(client):
 @pytest.mark.parametrize(
     ("url", "queries"),
     [
-        # the sites with their record and parents, and the paginator's count
+        # the sites with their record and parents, and the paginator's bounded count
+        # (heritage/paging.py)
         ("/sites/", 2),
         # the events with site and actor, their citations with their sources, the
-        # actors for the filter's choices, and the paginator's count
+        # actors for the filter's choices, and the paginator's bounded count
         ("/events/", 4),
-        # the sources with their published event counts, and the paginator's count
+        # the sources with their published event counts, and the paginator's bounded count
         ("/sources/", 2),
         # the site with its record and parent, names, images, children with their
         # record, events with site and actor, citations with their sources
         ("/sites/temple-of-bel/", 6),
-        # the source, its citations with their events and sites
-        ("/sources/1/", 2),
+        # the source, the paginator's bounded count of its citations, and a page of them
+        # with their events and sites
+        ("/sources/1/", 3),
         # site, published event and public source counts, the located sites with their
         # record, the latest events, their citations with their sources
         ("/", 6),
