@@ -427,6 +427,9 @@ class Site(Reviewed):
     class Meta:
         ordering = ["name", "id"]
         indexes = [
+            # Public lists of sites (the API, the GeoJSON of every site, the map) read
+            # in name order from the index rather than sorted.
+            models.Index(fields=["approved", "name", "id"], name="site_public_name"),
             # Full-text search on PostgreSQL: events by their site's name, sites by
             # their name and description.
             search_index("name", name="site_name_search"),
@@ -1127,6 +1130,8 @@ class EventDocument(models.Model):
     # The version of heritage.readmodel.SHAPE it was built with: an older one is rebuilt
     # when read rather than shown.
     shape = models.PositiveSmallIntegerField()
+    # New at each rebuild: what answers made from it are kept under (heritage/kept.py).
+    token = models.CharField(max_length=32)
     json = models.TextField()
     csv = models.TextField()
 
@@ -1135,16 +1140,34 @@ class EventDocument(models.Model):
 
 
 class SiteDocument(models.Model):
-    """A public site's public form (heritage/readmodel.py): its API JSON and GeoJSON
-    feature, addresses relative to the host, and its line of the sites CSV."""
+    """A public site's public form (heritage/readmodel.py): its API JSON, addresses
+    relative to the host, and its line of the sites CSV. What maps show of it is in
+    SiteFeature."""
 
     site = models.OneToOneField(
         Site, primary_key=True, on_delete=models.CASCADE, related_name="document"
     )
     shape = models.PositiveSmallIntegerField()
+    token = models.CharField(max_length=32)
     json = models.TextField()
-    feature = models.TextField()
     csv = models.TextField()
 
     def __str__(self):
         return f"Public document of site {self.site_id}"
+
+
+class SiteFeature(models.Model):
+    """What maps show of a public site, kept with its SiteDocument: its GeoJSON feature,
+    and its point on the public map as JSON safe inside a <script> element (empty when
+    it is not located). A table of their own: the map and the GeoJSON of every site
+    read ten thousand of them, and SQLite reads whole rows."""
+
+    site = models.OneToOneField(
+        Site, primary_key=True, on_delete=models.CASCADE, related_name="feature"
+    )
+    shape = models.PositiveSmallIntegerField()
+    feature = models.TextField()
+    point = models.TextField(blank=True, default="")
+
+    def __str__(self):
+        return f"Map feature of site {self.site_id}"

@@ -10,20 +10,27 @@ Readers still check each document's shape version: a missing or older one (writt
 an earlier version of the code, or lost to a failed rebuild) is built from the models,
 served, and stored again (`documents_for`)."""
 
+import hashlib
 import logging
+import uuid
 
 import orjson
 from django.db import DatabaseError, transaction
+from django.utils.safestring import mark_safe
 
 from heritage import shapes
 from heritage.dataset import csv_line
-from heritage.models import DamageEvent, EventDocument, Site, SiteDocument
+from heritage.models import DamageEvent, EventDocument, Site, SiteDocument, SiteFeature
+from heritage.text import SCRIPT_ESCAPES
 
 logger = logging.getLogger(__name__)
 
 # Raise whenever heritage/shapes.py changes what a document holds: every stored document
 # of an older shape is then rebuilt when it is next read, or by rebuild_read_model.
-SHAPE = 1
+SHAPE = 2
+
+# A site's documents: both are built, stored and repaired together.
+SITE_MODELS = (SiteDocument, SiteFeature)
 
 # The keys whose values are addresses on this register: stored as paths, and given
 # the host of each request when served (`absolute`). A key is matched with its quotes
@@ -43,6 +50,7 @@ def event_documents(events):
             EventDocument(
                 event_id=shape["id"],
                 shape=SHAPE,
+                token=uuid.uuid4().hex,
                 json=dumps(shape),
                 csv=csv_line(shapes.csv_row(shapes.event_csv_shape(shape), "events")),
             )
@@ -51,50 +59,66 @@ def event_documents(events):
 
 
 def site_documents(sites):
-    """SiteDocuments of these sites (a queryset of public ones), unsaved."""
+    """SiteDocuments and SiteFeatures of these sites (a queryset of public ones),
+    unsaved, as one list."""
     documents = []
     addresses = shapes.Addresses()
     for site in (
         sites.with_record().select_related("parent").prefetch_related(shapes.public_names())
     ):
         shape = shapes.site_shape(site, site.names.all(), addresses)
+        point = shapes.map_point(shape) if site.is_located else None
         documents.append(
             SiteDocument(
                 site_id=site.pk,
                 shape=SHAPE,
+                token=uuid.uuid4().hex,
                 json=dumps(shape),
-                feature=dumps(shapes.site_feature(shape)),
                 csv=csv_line(shapes.csv_row(shape, "sites")),
+            )
+        )
+        documents.append(
+            SiteFeature(
+                site_id=site.pk,
+                shape=SHAPE,
+                feature=dumps(shapes.site_feature(shape)),
+                point=dumps(point).translate(SCRIPT_ESCAPES) if point else "",
             )
         )
     return documents
 
 
-def _rebuild(model, documents_of, records, ids):
+def _store(documents):
+    for model in {type(document) for document in documents}:
+        model.objects.bulk_create([d for d in documents if type(d) is model])
+
+
+def _rebuild(models, documents_of, records, ids):
     ids = {pk for pk in ids if pk is not None}
     if not ids:
         return
     with transaction.atomic():
         # Gone first: if building fails below, readers find no document and build one
         # from the models, rather than finding the old one.
-        model.objects.filter(pk__in=ids).delete()
+        for model in models:
+            model.objects.filter(pk__in=ids).delete()
         try:
             with transaction.atomic():
-                model.objects.bulk_create(documents_of(records.filter(pk__in=ids)))
+                _store(documents_of(records.filter(pk__in=ids)))
         except DatabaseError:
             raise
         except Exception:
-            logger.exception("Could not rebuild %s of %s", model.__name__, sorted(ids))
+            logger.exception("Could not rebuild the documents of %s", sorted(ids))
 
 
 def events_changed(ids):
     """Rebuild the documents of these events (published ones; others have none)."""
-    _rebuild(EventDocument, event_documents, DamageEvent.objects.published(), ids)
+    _rebuild([EventDocument], event_documents, DamageEvent.objects.published(), ids)
 
 
 def sites_changed(ids):
     """Rebuild the documents of these sites (public ones; others have none)."""
-    _rebuild(SiteDocument, site_documents, Site.objects.public(), ids)
+    _rebuild(SITE_MODELS, site_documents, Site.objects.public(), ids)
 
 
 def events_of_sites_changed(site_ids):
@@ -112,6 +136,7 @@ def rebuild_all(chunk=2000, progress=None):
     # Documents of records no longer public (withdrawn while the read model was off).
     EventDocument.objects.exclude(event__in=DamageEvent.objects.published()).delete()
     SiteDocument.objects.exclude(site__in=Site.objects.public()).delete()
+    SiteFeature.objects.exclude(site__in=Site.objects.public()).delete()
     total = sum(records.count() for _, records, _ in plan)
     done = 0
     for rebuild, records, _ in plan:
@@ -125,34 +150,77 @@ def rebuild_all(chunk=2000, progress=None):
 
 
 def documents_for(model, rows, field="json"):
-    """The stored documents of `rows` (dicts with `pk`, `doc` and `shape`, read with the
-    page's one query), each missing or older one built from the models and stored again.
-    Returns the documents' texts in the rows' order."""
-    stale = [row["pk"] for row in rows if row["doc"] is None or row["shape"] != SHAPE]
+    """The stored documents of `rows` ((pk, document, shape) tuples, read with the
+    page's one query), each missing or older one built from the models and stored
+    again. Returns the documents' texts in the rows' order."""
+    stale = [pk for pk, doc, shape in rows if doc is None or shape != SHAPE]
     if not stale:
-        return [row["doc"] for row in rows]
+        return [doc for _, doc, _ in rows]
     documents = repair(model, stale)
-    return [
-        getattr(documents[row["pk"]], field) if row["pk"] in documents else row["doc"]
-        for row in rows
-    ]
+    return [getattr(documents[pk], field) if pk in documents else doc for pk, doc, _ in rows]
 
 
 def repair(model, ids):
-    """Documents built from the models for `ids`, stored again when the database takes
-    the write (a read replica does not; the reader is served all the same)."""
+    """Documents of `model` built from the models for `ids` (with the rest of their
+    records' documents), stored again when the database takes the write (a read
+    replica does not; the reader is served all the same)."""
     if model is EventDocument:
+        models = [EventDocument]
         documents = event_documents(DamageEvent.objects.published().filter(pk__in=ids))
     else:
+        models = SITE_MODELS
         documents = site_documents(Site.objects.public().filter(pk__in=ids))
     logger.warning("Read model: rebuilt %d missing or stale %s", len(ids), model.__name__)
     try:
         with transaction.atomic():
-            model.objects.filter(pk__in=ids).delete()
-            model.objects.bulk_create(documents)
+            for stored in models:
+                stored.objects.filter(pk__in=ids).delete()
+            _store(documents)
     except DatabaseError:
         logger.exception("Read model: could not store the rebuilt documents")
-    return {document.pk: document for document in documents}
+    return {document.pk: document for document in documents if type(document) is model}
+
+
+class StoredMap:
+    """The public map of every located site from their stored points (what
+    heritage/views.py's MapPoints gives of a few): `json` for its <script> element,
+    `items` for its list of places; its length is the number of points. Past
+    LIST_LIMIT places the list is left to the sites page: ten thousand list items
+    would make the home page megabytes long."""
+
+    LIST_LIMIT = 500
+
+    def __init__(self):
+        public = Site.objects.public()
+        rows = None
+        # Every public site has its feature (none is missing): then the points are read
+        # from their own table alone, in no order (the map needs none).
+        if SiteFeature.objects.count() == public.count():
+            rows = list(SiteFeature.objects.exclude(point="").values_list("pk", "point", "shape"))
+        if rows is None or any(shape != SHAPE for _, _, shape in rows):
+            located = public.located().values_list("pk", "feature__point", "feature__shape")
+            rows = list(located)
+            stale = [pk for pk, point, shape in rows if point is None or shape != SHAPE]
+            repaired = repair(SiteFeature, stale) if stale else {}
+            rows = [
+                (pk, repaired[pk].point, SHAPE) if pk in repaired else (pk, point, shape)
+                for pk, point, shape in rows
+            ]
+        self.points = [point for _, point, _ in rows if point]
+        self.count = len(self.points)
+        self.json = mark_safe(joined(self.points))  # escaped when stored
+
+    def __len__(self):
+        return self.count
+
+    @property
+    def items(self):
+        if self.count > self.LIST_LIMIT:
+            return ""
+        from heritage.templatetags.register import place_items
+
+        points = sorted((orjson.loads(point) for point in self.points), key=lambda p: p["name"])
+        return place_items(points)
 
 
 def absolute(text, request):
@@ -170,17 +238,39 @@ def joined(texts):
 
 def site_saved(sender, instance, raw=False, **kwargs):
     """A site's own fields show in its document, its children's (their parent's slug)
-    and its events' (its name and slug)."""
+    and its events' (its name and slug); its parent's page lists it."""
     if raw:
         return
     children = Site.objects.filter(parent=instance.pk).values_list("pk", flat=True)
-    sites_changed([instance.pk, *children])
+    sites_changed([instance.pk, instance.parent_id, *children])
     events_of_sites_changed([instance.pk])
 
 
 def name_changed(sender, instance, raw=False, **kwargs):
+    """A site's names show in its document; its pictures, on its page, which is kept
+    under its document's token."""
     if not raw:
         sites_changed([instance.site_id])
+
+
+def version_of(*documents):
+    """What answers made from these documents (querysets of them) are kept under: it
+    changes with any of them rebuilt, added or gone. One small query each."""
+    digest = hashlib.sha256()
+    for queryset in documents:
+        for pk, token in queryset.order_by("pk").values_list("pk", "token"):
+            digest.update(f"{pk}:{token};".encode())
+    return digest.hexdigest()[:32]
+
+
+def site_page_version(slug):
+    """The version of a site's public page: its document, its published events' and
+    its children's. (Publishing or withdrawing one of its events rebuilds its own.)"""
+    return version_of(
+        SiteDocument.objects.filter(site__slug=slug),
+        EventDocument.objects.filter(event__site__slug=slug),
+        SiteDocument.objects.filter(site__parent__slug=slug),
+    )
 
 
 def actor_saved(sender, instance, raw=False, **kwargs):
@@ -192,9 +282,33 @@ def connect():
     """Called once the apps are ready (HeritageConfig.ready)."""
     from django.db.models.signals import post_delete, post_save
 
-    from heritage.models import Actor, SiteName
+    from heritage.models import Actor, SiteImage, SiteName
 
     post_save.connect(site_saved, sender=Site, dispatch_uid="readmodel-site")
     post_save.connect(name_changed, sender=SiteName, dispatch_uid="readmodel-name")
     post_delete.connect(name_changed, sender=SiteName, dispatch_uid="readmodel-name-gone")
+    post_save.connect(name_changed, sender=SiteImage, dispatch_uid="readmodel-image")
+    post_delete.connect(name_changed, sender=SiteImage, dispatch_uid="readmodel-image-gone")
     post_save.connect(actor_saved, sender=Actor, dispatch_uid="readmodel-actor")
+
+
+def public_counts():
+    """How many sites, events and sources the public record holds, counted once per
+    version of it (PublicStamp moves with every change the public sees, and only then)
+    rather than on every request: a full COUNT of 100,000 events costs milliseconds."""
+    from django.core.cache import cache
+
+    from heritage.models import PublicStamp
+    from reports.models import Source
+
+    version, epoch, _ = PublicStamp.current()
+    key = f"public-counts:{epoch}:{version}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = {
+            "site_count": Site.objects.public().count(),
+            "event_count": DamageEvent.objects.published().count(),
+            "source_count": Source.objects.public().count(),
+        }
+        cache.set(key, counts, 24 * 3600)
+    return counts

@@ -31,8 +31,8 @@ def search(queryset, text, fields):
         for (link, owner, key), names in documents(model, fields).items():
             matches = (
                 reviewed(owner.objects.all())
-                .annotate(document=SearchVector(*names, config=CONFIG))
-                .filter(document=query)
+                .annotate(search_document=SearchVector(*names, config=CONFIG))
+                .filter(search_document=query)
                 .values(key)
             )
             condition |= Q(**{f"{link}__in" if link else "pk__in": matches})

@@ -235,6 +235,24 @@ def site_feature(shape):
     }
 
 
+LEVEL_LABELS = dict(DamageLevel.choices)
+
+
+def map_point(shape):
+    """What the map draws of a located site: its marker, linked, coloured by its current
+    condition."""
+    condition = shape["condition"] or ""
+    return {
+        "name": shape["name"],
+        "url": shape["page"],
+        "lat": shape["latitude"],
+        "lon": shape["longitude"],
+        "condition": condition,
+        "condition_label": LEVEL_LABELS[condition] if condition else "",
+        "approximate": shape["location_precision"] == "approximate",
+    }
+
+
 def public_names():
     """The prefetch of a site's names that anonymous readers see."""
     return Prefetch("names", SiteName.objects.public())

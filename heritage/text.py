@@ -16,3 +16,8 @@ BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 def without_bidi_controls(text):
     return BIDI_CONTROLS.sub("", text) if isinstance(text, str) else text
+
+
+# What Django's json_script() escapes: JSON text put inside a <script> element as it is
+# can then neither end the element nor open a comment.
+SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}

@@ -304,9 +304,10 @@ def test_the_method_page_explains_levels_grades_dates_and_citing(client):
         # the source, the paginator's bounded count of its citations, and a page of them
         # with their events and sites
         ("/sources/1/", 3),
-        # site, published event and public source counts, the located sites with their
-        # record, the latest events, their citations with their sources
-        ("/", 6),
+        # the public record's version, its site, event and source counts (kept until
+        # it changes), the public sites and their stored features counted, the stored
+        # map points, the latest events, their citations with their sources
+        ("/", 9),
     ],
 )
 def test_each_page_costs_a_fixed_number_of_queries(client, django_assert_num_queries, url, queries):

@@ -18,6 +18,7 @@ from heritage.models import (
     EventDocument,
     Site,
     SiteDocument,
+    SiteFeature,
     SiteName,
     State,
 )
@@ -75,7 +76,12 @@ def assert_documents_match_the_models():
     for site in sites:
         expected = json.loads(json.dumps(SiteSerializer(site, context=context).data))
         assert stored(documents[site.pk]) == expected, site
-        assert stored(documents[site.pk], "feature") == shapes.site_feature(expected)
+        feature = SiteFeature.objects.get(pk=site.pk)
+        assert stored(feature, "feature") == shapes.site_feature(expected)
+        point = json.loads(feature.point) if feature.point else None
+        # The map links to pages by their paths.
+        relative = json.loads(documents[site.pk].json)
+        assert point == (shapes.map_point(relative) if site.is_located else None)
         assert [csv_cells(documents[site.pk].csv)] == exported(
             Site.objects.filter(pk=site.pk), "sites"
         )
@@ -207,8 +213,9 @@ def test_a_document_of_an_older_shape_is_never_shown(api):
 
     site = Site.objects.public().first()
     SiteDocument.objects.filter(pk=site.pk).update(
-        shape=readmodel.SHAPE - 1, json='{"slug": "old"}', feature="{}", csv="old\r\n"
+        shape=readmodel.SHAPE - 1, json='{"slug": "old"}', csv="old\r\n"
     )
+    SiteFeature.objects.filter(pk=site.pk).update(shape=readmodel.SHAPE - 1, feature="{}")
     rows = page(api, "/api/v1/sites/")
     assert "old" not in {row["slug"] for row in rows}
     assert site.slug in {row["slug"] for row in rows}
@@ -257,8 +264,7 @@ def test_the_csv_export_is_the_stored_lines(api):
 def test_the_geojson_of_every_site_is_the_stored_features(api):
     features = api.get("/api/v1/sites/", {"format": "geojson"}).json()["features"]
     expected = [
-        stored(SiteDocument.objects.get(site__slug=feature["id"]), "feature")
-        for feature in features
+        stored(SiteFeature.objects.get(site__slug=feature["id"]), "feature") for feature in features
     ]
     for feature, document in zip(features, expected, strict=True):
         assert feature["properties"]["page"].startswith("http://testserver/")
@@ -268,7 +274,8 @@ def test_the_geojson_of_every_site_is_the_stored_features(api):
 
 def test_the_command_rebuilds_every_document(capsys):
     EventDocument.objects.all().delete()
-    SiteDocument.objects.update(json="{}", feature="{}")
+    SiteDocument.objects.update(json="{}")
+    SiteFeature.objects.update(feature="{}", point="")
     call_command("rebuild_read_model", "--no-progress")
     total = DamageEvent.objects.published().count() + Site.objects.public().count()
     assert f"Rebuilt the documents of {total:,} records." in capsys.readouterr().out
@@ -278,3 +285,37 @@ def test_the_command_rebuilds_every_document(capsys):
 def test_the_command_refuses_a_chunk_it_cannot_use():
     with pytest.raises(CommandError, match="--chunk"):
         call_command("rebuild_read_model", "--chunk", "0", "--no-progress")
+
+
+def located_points():
+    """The map's points as made from the models (heritage.views.map_points)."""
+    from heritage.views import map_points
+
+    return map_points(Site.objects.public().located()).points
+
+
+def test_the_home_map_is_every_located_public_sites_stored_point():
+    stored_map = readmodel.StoredMap()
+    points = json.loads(stored_map.json)
+    assert sorted(points, key=lambda p: p["url"]) == sorted(
+        located_points(), key=lambda p: p["url"]
+    )
+    assert len(stored_map) == len(points) > 1
+
+
+def test_a_missing_or_old_feature_is_built_again_for_the_map():
+    gone, old = Site.objects.public().located()[:2]
+    SiteFeature.objects.filter(pk=gone.pk).delete()
+    SiteFeature.objects.filter(pk=old.pk).update(shape=readmodel.SHAPE - 1, point="{}")
+    points = json.loads(readmodel.StoredMap().json)
+    assert {gone.name, old.name} <= {point["name"] for point in points}
+    assert len(points) == len(located_points())
+    assert SiteFeature.objects.filter(pk__in=[gone.pk, old.pk], shape=readmodel.SHAPE).count() == 2
+
+
+def test_past_its_limit_the_home_map_lists_its_places_on_the_sites_page(client, monkeypatch):
+    assert "as a list</summary>" in client.get("/").text
+    monkeypatch.setattr(readmodel.StoredMap, "LIST_LIMIT", 2)
+    html = client.get("/").text
+    assert "as a list</summary>" not in html
+    assert f"The {len(located_points())} places on this map are listed on" in html
