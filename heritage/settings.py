@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication: curators are not counted.
     "heritage.middleware.PageThrottleMiddleware",
+    # After the throttle, which counts kept pages too.
+    "heritage.kept.KeptPagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records which user made each change in the edit history.
@@ -293,6 +295,10 @@ REST_FRAMEWORK = {
     # Proxies in front of the server whose X-Forwarded-For is trusted (docs/deploy.md).
     "NUM_PROXIES": envint("NUM_PROXIES", 0) or None,
 }
+
+# Public pages made for anonymous readers are kept in the cache for this many seconds
+# (0: never), under their address and the public record's version (heritage/kept.py).
+PAGE_CACHE_SECONDS = envint("PAGE_CACHE_SECONDS", 300)
 
 # Anonymous API answers are kept in the cache, under their ETag, for this many seconds
 # (0: never); answers larger than API_CACHE_MAX_BYTES are not kept.

@@ -1,13 +1,14 @@
 import functools
 
+import orjson
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
-from django.db.models import FloatField, Prefetch
-from django.db.models.functions import Cast
+from django.db.models import Prefetch
 from django.http import JsonResponse
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.cache import patch_cache_control
+from django.utils.safestring import mark_safe
 from django.views.defaults import bad_request, page_not_found
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
@@ -26,7 +27,8 @@ from heritage.models import (
     SiteName,
 )
 from heritage.paging import BoundedPaginator
-from reports.models import Basis, Source, SourceKind, Stance
+from heritage.text import SCRIPT_ESCAPES
+from reports.models import Basis, SourceKind, Stance
 
 
 def not_found(request, exception=None):
@@ -71,19 +73,34 @@ LEVEL_LABELS = dict(DamageLevel.choices)
 
 
 def map_points(sites):
-    """What the map draws: one marker per located site, with its current condition."""
-    return _map_points(
-        [getattr(site, name) for name in MAP_COLUMNS] for site in sites if site.is_located
+    """What the map draws of `sites`: one marker per located site, with its current
+    condition. (The home page's map of every site is heritage.readmodel.StoredMap.)"""
+    return MapPoints(
+        _map_points(
+            [getattr(site, name) for name in MAP_COLUMNS] for site in sites if site.is_located
+        )
     )
 
 
-def every_map_point():
-    """map_points() of every located site, from plain rows: ten thousand Site objects
-    take longer to make than the rest of the page. The coordinates are read as floats,
-    which is what the map wants, rather than each made a Decimal first."""
-    coordinates = {name: Cast(name, FloatField()) for name in ["latitude", "longitude"]}
-    columns = [coordinates.get(name, name) for name in MAP_COLUMNS]
-    return _map_points(Site.objects.public().located().values_list(*columns))
+class MapPoints:
+    """A map's points as its template reads them: `json` for its <script> element,
+    `items` for its list of places; its length is the number of points."""
+
+    def __init__(self, points):
+        self.points = points
+
+    def __len__(self):
+        return len(self.points)
+
+    @property
+    def json(self):
+        return mark_safe(orjson.dumps(self.points).decode().translate(SCRIPT_ESCAPES))
+
+    @property
+    def items(self):
+        from heritage.templatetags.register import place_items
+
+        return place_items(self.points)
 
 
 def _map_points(rows):
@@ -106,6 +123,9 @@ class PublicFilterView(FilterView):
     """A list page with its FilterSet's form, less the filters meant for scripts, paged
     without counting every row (heritage/paging.py)."""
 
+    # Kept for the next anonymous reader until the public record changes (heritage/kept.py).
+    kept_page = True
+
     paginator_class = BoundedPaginator
 
     def get_filterset(self, filterset_class):
@@ -126,14 +146,19 @@ class MapMixin:
 
 
 class HomeView(MapMixin, TemplateView):
+    # Kept for the next anonymous reader until the public record changes (heritage/kept.py).
+    kept_page = True
+
     template_name = "heritage/home.html"
 
     def get_context_data(self, **kwargs):
+        # Imported here: the read model builds on this module's addresses.
+        from heritage.readmodel import StoredMap, public_counts
+
         return super().get_context_data(
-            site_count=Site.objects.public().count(),
-            event_count=DamageEvent.objects.published().count(),
-            source_count=Source.objects.public().count(),
-            points=every_map_point(),
+            **public_counts(),
+            # Every located site's stored point: no Python per site.
+            points=StoredMap(),
             latest_events=DamageEvent.objects.published()
             .for_list(with_site=True)
             .latest_first()[:6]
@@ -155,6 +180,9 @@ class SiteListView(MapMixin, PublicFilterView):
 
 
 class SiteDetailView(MapMixin, DetailView):
+    # Kept for the next anonymous reader until the public record changes (heritage/kept.py).
+    kept_page = True
+
     # Only what an editor has reviewed: the site, its names, pictures and places within.
     queryset = (
         Site.objects.public()
@@ -167,6 +195,14 @@ class SiteDetailView(MapMixin, DetailView):
         )
     )
     template_name = "heritage/site_detail.html"
+
+    @staticmethod
+    def kept_version(view_kwargs):
+        """Kept under its site's documents' tokens (heritage/kept.py), not the whole
+        public record's version: a change to another site leaves this page kept."""
+        from heritage.readmodel import site_page_version
+
+        return site_page_version(view_kwargs["slug"])
 
     def get_context_data(self, **kwargs):
         site = self.object
@@ -182,6 +218,8 @@ class SitePreviewView(SiteDetailView):
     """A site's page as the public would see it once everything waiting is approved:
     drafts and events in review, and proposed changes, marked as such. For logged-in
     staff who may see drafts; never indexed, never kept by a cache."""
+
+    kept_page = False  # a curator's preview of what is not public yet
 
     template_name = "heritage/site_preview.html"
     queryset = (
@@ -218,6 +256,9 @@ class EventListView(PublicFilterView):
 
 
 class AboutView(TemplateView):
+    # Kept for the next anonymous reader until the public record changes (heritage/kept.py).
+    kept_page = True
+
     template_name = "heritage/about.html"
 
     def get_context_data(self, **kwargs):

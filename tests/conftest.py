@@ -39,6 +39,13 @@ def fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def pages_not_kept(settings):
+    """Tests read each page's template context, which a page answered from the cache
+    has not: pages are made afresh here, and tests/test_kept_pages.py keeps them."""
+    settings.PAGE_CACHE_SECONDS = 0
+
+
 @pytest.fixture
 def api():
     from rest_framework.test import APIClient

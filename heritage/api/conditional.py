@@ -5,7 +5,6 @@ import functools
 import hashlib
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.http import HttpResponse
 from django.utils import timezone
@@ -19,6 +18,8 @@ from rest_framework.exceptions import (
     ParseError,
 )
 from rest_framework.response import Response
+
+from heritage import kept
 
 
 def _as_datetime(value):
@@ -111,10 +112,17 @@ class ConditionalAnswers:
             if not_modified:
                 raise Answered(not_modified)
             if self.keeps_answer(request):
-                kept = cache.get(self.answer_key(request))
-                if kept is not None:
-                    content, content_type = kept
+                # One process makes a missing answer; the others wait for it (single
+                # flight) rather than all making it at once after a change.
+                kept_answer, self._claimed = kept.fetch_or_claim(self.answer_key(request))
+                if kept_answer is not None:
+                    content, content_type = kept_answer
                     raise Answered(HttpResponse(content, content_type=content_type))
+
+    def record_documents(self):
+        """The read model's document of the one record asked for (a queryset), whose
+        token this record's answers are kept under; None where there is none."""
+        return None
 
     def is_detail(self):
         return (self.lookup_url_kwarg or self.lookup_field) in self.kwargs
@@ -142,8 +150,8 @@ class ConditionalAnswers:
             return
         response.render()
         if len(response.content) <= settings.API_CACHE_MAX_BYTES:
-            kept = (response.content, response["Content-Type"])
-            cache.set(self.answer_key(request), kept, settings.API_CACHE_SECONDS)
+            answer = (response.content, response["Content-Type"])
+            kept.keep(self.answer_key(request), answer, settings.API_CACHE_SECONDS)
 
     def validators(self, request):
         """The ETag and Last-Modified of this request's answer. Anonymous readers see
@@ -158,6 +166,13 @@ class ConditionalAnswers:
             else:
                 version, epoch, latest = PublicStamp.current()
                 row = (version, epoch, "anonymous")
+                documents = self.record_documents() if self.is_detail() else None
+                if documents is not None:
+                    # One record's answer changes with its stored document only: a
+                    # change elsewhere in the public record leaves it kept.
+                    from heritage.readmodel import version_of
+
+                    row = (version_of(documents), epoch, "anonymous")
             accepted = getattr(request, "accepted_media_type", "")
             # The whole address, host included: answers hold absolute URLs.
             key = repr((row, request.build_absolute_uri(), accepted))
@@ -181,8 +196,13 @@ class ConditionalAnswers:
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        if request.method == "GET":
-            self.keep_answer(request, response)
+        try:
+            if request.method == "GET":
+                self.keep_answer(request, response)
+        finally:
+            if getattr(self, "_claimed", False):
+                kept.release(self.answer_key(request))
+                self._claimed = False
         if request.method in ("GET", "HEAD") and response.status_code in (200, 304):
             etag, _ = self.validators(request)
             last_modified = self.last_modified(request)
