@@ -38,7 +38,21 @@ SEED = 1
 POSTGRES_URL = os.environ.get(
     "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/heritage_bench"
 )
-DEEP = 50_000  # rows before the deep page
+# Rows before the deep page: half the events at most (the scale runs' smaller sizes).
+DEEP = int(os.environ.get("BENCH_DEEP", 50_000))
+# The sizes `--scale` measures, each with the same proportions as SIZES.
+SCALES = (10_000, 100_000, 1_000_000)
+SCALE_PAGES = (
+    "API events, first page",
+    f"API events, {DEEP:,} rows deep",
+    "API events, level=destroyed",
+    "GeoJSON of every site",
+    "Home page",
+    "Sites page",
+    "Events page",
+    "Events page, full-text search",
+)
+SCALE_START, SCALE_END = "<!-- scale:start -->", "<!-- scale:end -->"
 LEAN = "_shape=objects&_nocount=1&_nofacet=1&_nosuggest=1&_size=100"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 KEPT = ", answer kept"
@@ -164,17 +178,24 @@ def probe(database_url):
     return json.loads(result.stdout)
 
 
-def our_pages(slug, cursor):
+def our_pages(found):
     events = "/api/v1/events/?page_size=100"
     return {
         "API events, first page": events,
-        f"API events, {DEEP:,} rows deep": f"{events}&cursor={cursor}",
+        f"API events, {DEEP:,} rows deep": f"{events}&cursor={found['cursor']}",
+        "API events, level=destroyed": f"{events}&level=destroyed",
         "API events, level and dates": f"{events}&level=destroyed&date_after=2015&date_before=2016",
         "API events, full-text search": f"{events}&q=roof",
-        "API site (200 events)": f"/api/v1/sites/{slug}/",
-        "Site page (200 events)": f"/sites/{slug}/",
+        "API sites, first page": "/api/v1/sites/?page_size=100",
+        "API site (200 events)": f"/api/v1/sites/{found['slug']}/",
+        "GeoJSON of every site": "/api/v1/sites/?format=geojson",
+        "Home page": "/",
+        "Sites page": "/sites/",
         "Sites page, filtered": "/sites/?kind=temple&condition=destroyed",
+        "Site page (200 events)": f"/sites/{found['slug']}/",
+        "Events page": "/events/",
         "Events page, full-text search": "/events/?q=roof",
+        f"Source page (cited {found['source_citations']:,} times)": f"/sources/{found['source']}/",
     }
 
 
@@ -183,6 +204,7 @@ def datasette_pages(database, deep_id):
     return {
         "API events, first page": f"{table}.json?{LEAN}",
         f"API events, {DEEP:,} rows deep": f"{table}.json?{LEAN}&_next={deep_id}",
+        "API events, level=destroyed": f"{table}.json?{LEAN}&level=destroyed",
         "API events, level and dates": f"{table}.json?{LEAN}&level=destroyed"
         "&date_upper__gte=2015-01-01&date_lower__lte=2016-12-31",
         "API events, full-text search": f"{table}.json?{LEAN}&summary__contains=Roof",
@@ -205,6 +227,7 @@ def run_probe():
     from django.test.utils import CaptureQueriesContext, override_settings
 
     from heritage.models import DamageEvent, Site
+    from reports.models import Source
 
     busiest = Site.objects.annotate(n=Count("events")).order_by("-n", "pk").first()
     published = DamageEvent.objects.published().order_by("date_lower", "pk")
@@ -216,9 +239,22 @@ def run_probe():
     tokens = f"o={skipped}&p={position}" if position else f"o={DEEP}"
     cursor = b64encode(tokens.encode()).decode()
     deep_id = DamageEvent.objects.order_by("pk").values_list("pk", flat=True)[DEEP - 1]
+    cited = (
+        Source.objects.public()
+        .annotate(n=Count("citations"))
+        .order_by("-n", "pk")
+        .values_list("pk", "n")
+        .first()
+    )
+    found = {
+        "slug": busiest.slug,
+        "cursor": cursor,
+        "source": cited[0],
+        "source_citations": cited[1],
+    }
     client = Client(HTTP_HOST="127.0.0.1")
     queries = {}
-    for label, url in our_pages(busiest.slug, cursor).items():
+    for label, url in our_pages(found).items():
         with override_settings(API_CACHE_SECONDS=0), CaptureQueriesContext(connection) as captured:
             response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
@@ -228,12 +264,7 @@ def run_probe():
             with CaptureQueriesContext(connection) as captured:
                 client.get(url)
             queries[label + KEPT] = len(captured)
-    print(
-        json.dumps(
-            {"slug": busiest.slug, "events": busiest.n, "cursor": cursor, "deep_id": deep_id}
-            | {"queries": queries}
-        )
-    )
+    print(json.dumps(found | {"events": busiest.n, "deep_id": deep_id, "queries": queries}))
 
 
 # Servers and the load generator
@@ -335,7 +366,7 @@ def measure(label, database_url, sqlite_path, seconds):
     found = probe(database_url)
     env = server_env(database_url)
     ours, theirs, floor = {}, {}, {}
-    pages = our_pages(found["slug"], found["cursor"])
+    pages = our_pages(found)
     # Every page as its first request costs: nothing kept between requests.
     port, server = gunicorn("heritage.wsgi", {**env, "API_CACHE_SECONDS": "0"})
     with server as process:
@@ -468,11 +499,70 @@ def write_docs(text, start=START, end=END, section=None):
     DOCS.write_text(f"{before}{start}\n{text}\n{end}{after}", encoding="utf-8")
 
 
+def scaled(events):
+    return {name: count * events // SIZES["events"] for name, count in SIZES.items()}
+
+
+def scale(seconds):
+    """How cost grows: a few pages and the full CSV at each size of SCALES, SQLite."""
+    columns = []
+    for events in SCALES:
+        sizes = scaled(events)
+        os.environ["BENCH_DEEP"] = str(min(50_000, events // 2))
+        url, path = sqlite_database(VAR / "scale", sizes)
+        found = probe(url)
+        env = server_env(url)
+        pages = our_pages(found)
+        figures = {}
+        port, server = gunicorn("heritage.wsgi", {**env, "API_CACHE_SECONDS": "0"})
+        with server as process:
+            base = f"http://127.0.0.1:{port}"
+            csv = export(base, "/api/v1/events/?format=csv", process, "/api/v1/sites/?page_size=1")
+            for label, page in pages.items():
+                name = re.sub(r"[\d,]+ rows deep", "deep page", label)
+                if name in {re.sub(r"[\d,]+ rows deep", "deep page", p) for p in SCALE_PAGES}:
+                    log(f"  {events:,} events: {name}")
+                    figures[name] = load(base + page, seconds)
+        columns.append({"events": events, "figures": figures, "csv": csv, "sizes": sizes})
+    names = list(columns[0]["figures"])
+    lines = [
+        "| p50 ms (req/s) | " + " | ".join(f"{c['events']:,} events" for c in columns) + " |",
+        "|---|" + "--:|" * len(columns),
+    ]
+    for name in names:
+        cells = [
+            f"{c['figures'][name]['p50_ms']:.1f} ({c['figures'][name]['rps']:.0f})" for c in columns
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append(
+        "| Full CSV of the published events: s, MB, peak MB | "
+        + " | ".join(
+            f"{c['csv']['seconds']:.1f} s, {c['csv']['mb']:.0f} MB, {c['csv']['peak_mb']:.0f} MB"
+            for c in columns
+        )
+        + " |"
+    )
+    return "\n".join(
+        [
+            f"SQLite; `generate_demo --seed {SEED}` at each size, in the proportions above "
+            f"(a tenth as many sites, 0.3 sources and 2.5 citations per event). wrk, one "
+            f"connection, {seconds} s a row after a warm-up; one gunicorn worker, nothing kept.",
+            "",
+            machine(None),
+            "",
+            *lines,
+        ]
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", 10)))
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-docs", action="store_true", help="Print only.")
+    parser.add_argument(
+        "--scale", action="store_true", help="How cost grows: 10,000 to 1,000,000 events."
+    )
     parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.probe:
@@ -480,6 +570,14 @@ def main():
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk (Debian's package).")
     collect_static()
+    if options.scale:
+        text = scale(options.seconds)
+        print(text)
+        if not options.no_docs:
+            write_docs(
+                text, SCALE_START, SCALE_END, f"\n## How cost grows\n\n{SCALE_START}\n{SCALE_END}\n"
+            )
+        return None
     sqlite_url, sqlite_path = sqlite_database()
     results = [measure("SQLite", sqlite_url, sqlite_path, options.seconds)]
     postgres_url = None if options.no_postgres else postgres_database()
