@@ -410,7 +410,10 @@ class DamageEventViewSet(WorkflowWrites, RegisterViewSet):
         return events if self.sees_unpublished() else events.published()
 
     def record_documents(self):
-        return EventDocument.objects.filter(event_id=self.kwargs["pk"])
+        pk = int(self.kwargs["pk"])  # digits only (lookup_value_regex)
+        if pk >= 2**63:  # no database holds such an id, and SQLite cannot even ask
+            return EventDocument.objects.none()
+        return EventDocument.objects.filter(event_id=pk)
 
     def paginate_queryset(self, queryset):
         if self.action == "list" and not self.reads_documents():
