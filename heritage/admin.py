@@ -4,7 +4,6 @@ import re
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import ExtractYear
@@ -316,12 +315,6 @@ class DamageEventAdmin(RecordAdmin):
     def has_delete_permission(self, request, obj=None):
         allowed = super().has_delete_permission(request, obj)
         return allowed and (obj is None or obj.state != State.PUBLISHED)
-
-    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
-        # Deleting goes one at a time through the delete page, which gives the reason.
-        actions = super().get_actions(request, action_location)
-        actions.pop("delete_selected", None)
-        return actions
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:

@@ -5,7 +5,7 @@ as the change page."""
 from django import forms
 from django.contrib import messages
 from django.contrib.admin import helpers
-from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.options import ActionLocation, IncorrectLookupParameters
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -34,11 +34,12 @@ class NulSafeChangeListMixin:
 
 
 def is_kept(model):
-    """Whether heritage.workflow keeps this model (events, citations, sources)."""
-    from heritage.models import DamageEvent
+    """Whether heritage.workflow keeps this model: events, citations, sources, and the
+    reviewed records (sites, their names and pictures, actors)."""
+    from heritage.models import DamageEvent, Reviewed
     from reports.models import Citation, Source
 
-    return model in (DamageEvent, Citation, Source)
+    return model in (DamageEvent, Citation, Source) or issubclass(model, Reviewed)
 
 
 def changes_since(record, version):
@@ -209,6 +210,15 @@ class RecordAdmin(NulSafeChangeListMixin, SimpleHistoryAdmin):
             if outcome.pending:
                 self.message_user(request, f"“{obj}”: {outcome.describe()}", messages.WARNING)
         formset.save_m2m()
+
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location)
+        if self.kept_by_workflow:
+            # Deleting a record the workflow keeps goes one at a time through the delete
+            # page, which gives the reason and makes a proposal where one is needed; the
+            # bulk action would delete around it.
+            actions.pop("delete_selected", None)
+        return actions
 
     def delete_model(self, request, obj):
         if not self.kept_by_workflow:

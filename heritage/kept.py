@@ -12,6 +12,7 @@ records, or what they show, do. Only one process makes a missing answer at a tim
 after a change.
 """
 
+import datetime
 import hashlib
 import time
 
@@ -35,8 +36,13 @@ def public_version():
 
 
 def answer_key(kind, address, version):
-    digest = hashlib.sha256(f"{kind}|{version}|{address}".encode()).hexdigest()[:40]
-    return f"kept:{kind}:{digest}"
+    """The key of an answer: also the documents' shape (answers made by older code are
+    not served by newer code sharing the cache) and the day (pages say when they were
+    read)."""
+    from heritage.readmodel import SHAPE
+
+    key = f"{kind}|{version}|{address}|{SHAPE}|{datetime.date.today().isoformat()}"
+    return f"kept:{kind}:{hashlib.sha256(key.encode()).hexdigest()[:40]}"
 
 
 def claim(key):

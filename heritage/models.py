@@ -487,7 +487,7 @@ class Site(Reviewed):
         first: a writer publishing another of its events at the same moment waits, then
         reads this one's event too (on PostgreSQL, READ COMMITTED would otherwise let
         each read the events without the other's, and the last to write win)."""
-        Site.objects.select_for_update().filter(pk=self.pk).exists()
+        Site.objects.select_for_update(no_key=True).filter(pk=self.pk).exists()
         self.condition = self.current_condition() or ""
         Site.objects.filter(pk=self.pk).exclude(condition=self.condition).update(
             condition=self.condition, updated=timezone.now()
@@ -947,7 +947,7 @@ class DamageEvent(Versioned):
         save: a derived value changing is not an edit for the history. The event's row is
         locked first, so that two writers adding citations at once each read the other's
         (see Site.refresh_condition)."""
-        DamageEvent.objects.select_for_update().filter(pk=self.pk).exists()
+        DamageEvent.objects.select_for_update(no_key=True).filter(pk=self.pk).exists()
         citations = list(self.evidence())
         self.grade = self.verification(citations)
         self.has_conflict = self.citations_conflict(citations)
@@ -983,6 +983,16 @@ class DamageEvent(Versioned):
         for record in records.select_related("history_user").order_by("-history_date"):
             newest.setdefault(record.id, record)
         return list(newest.values())
+
+
+@receiver(pre_delete)
+def refuse_deleting_a_reviewed_record(sender, instance, **kwargs):
+    """A site, name, picture or actor the public sees is deleted only by an approved
+    proposal (heritage/workflow.py), or with the site that holds it."""
+    if isinstance(instance, Reviewed) and instance.approved and not in_workflow():
+        raise WorkflowBypass(
+            f"A reviewed {instance._meta.verbose_name} is deleted only through heritage.workflow."
+        )
 
 
 @receiver(pre_delete, sender=DamageEvent)

@@ -89,8 +89,16 @@ def site_documents(sites):
 
 
 def _store(documents):
+    """Insert or replace each document (an upsert): two transactions storing the same
+    record's document do not collide on its key, the later one wins."""
     for model in {type(document) for document in documents}:
-        model.objects.bulk_create([d for d in documents if type(d) is model])
+        fields = [f.name for f in model._meta.concrete_fields if not f.primary_key]
+        model.objects.bulk_create(
+            [d for d in documents if type(d) is model],
+            update_conflicts=True,
+            unique_fields=[model._meta.pk.name],
+            update_fields=fields,
+        )
 
 
 def _rebuild(models, documents_of, records, ids):
@@ -98,17 +106,21 @@ def _rebuild(models, documents_of, records, ids):
     if not ids:
         return
     with transaction.atomic():
-        # Gone first: if building fails below, readers find no document and build one
-        # from the models, rather than finding the old one.
-        for model in models:
-            model.objects.filter(pk__in=ids).delete()
         try:
             with transaction.atomic():
-                _store(documents_of(records.filter(pk__in=ids)))
+                documents = documents_of(records.filter(pk__in=ids))
         except DatabaseError:
             raise
         except Exception:
+            # Readers then find no document and build one from the models, rather than
+            # find the old one.
             logger.exception("Could not rebuild the documents of %s", sorted(ids))
+            documents = []
+        built = {document.pk for document in documents}
+        for model in models:
+            # Records no longer public (withdrawn, unapproved, deleted) have none.
+            model.objects.filter(pk__in=ids - built).delete()
+        _store(documents)
 
 
 def events_changed(ids):
@@ -173,9 +185,13 @@ def repair(model, ids):
     logger.warning("Read model: rebuilt %d missing or stale %s", len(ids), model.__name__)
     try:
         with transaction.atomic():
+            # Stored only where still missing or old: a writer may have stored a newer
+            # one since these were built, from the models as they were.
             for stored in models:
-                stored.objects.filter(pk__in=ids).delete()
-            _store(documents)
+                stored.objects.filter(pk__in=ids).exclude(shape=SHAPE).delete()
+                stored.objects.bulk_create(
+                    [d for d in documents if type(d) is stored], ignore_conflicts=True
+                )
     except DatabaseError:
         logger.exception("Read model: could not store the rebuilt documents")
     return {document.pk: document for document in documents if type(document) is model}
@@ -248,9 +264,38 @@ def site_saved(sender, instance, raw=False, **kwargs):
 
 def name_changed(sender, instance, raw=False, **kwargs):
     """A site's names show in its document; its pictures, on its page, which is kept
-    under its document's token."""
+    under its document's token. A name moved to another site leaves the first one."""
     if not raw:
-        sites_changed([instance.site_id])
+        sites_changed([instance.site_id, getattr(instance, "_stored_site_id", None)])
+
+
+def name_changing(sender, instance, raw=False, **kwargs):
+    if not raw and instance.pk is not None:
+        stored = sender._default_manager.filter(pk=instance.pk).values_list("site_id", flat=True)
+        instance._stored_site_id = stored.first()
+
+
+def lock_dependents(sender, instance, raw=False, **kwargs):
+    """Before a site or an actor is saved, lock the events (and child sites) whose
+    documents the save will rebuild. Its name or slug is a key (unique), so its update
+    takes a lock that a writer of one of those events needs at commit, to check its
+    foreign key; that writer must finish first, or each waits for the other (a
+    deadlock on PostgreSQL)."""
+    if raw or instance.pk is None:
+        return
+    field = "actor" if sender is not Site else "site"
+    events = DamageEvent.objects.filter(**{field: instance.pk}).order_by("pk")
+    list(events.select_for_update(no_key=True).values_list("pk", flat=True))
+    if sender is Site:
+        children = Site.objects.filter(parent=instance.pk).order_by("pk")
+        list(children.select_for_update(no_key=True).values_list("pk", flat=True))
+
+
+def site_deleted(sender, instance, **kwargs):
+    """Deleting a site deletes its names and pictures first, each rebuilding its
+    documents while its row is still there: they go again, with it."""
+    SiteDocument.objects.filter(pk=instance.pk).delete()
+    SiteFeature.objects.filter(pk=instance.pk).delete()
 
 
 def version_of(*documents):
@@ -280,16 +325,21 @@ def actor_saved(sender, instance, raw=False, **kwargs):
 
 def connect():
     """Called once the apps are ready (HeritageConfig.ready)."""
-    from django.db.models.signals import post_delete, post_save
+    from django.db.models.signals import post_delete, post_save, pre_save
 
     from heritage.models import Actor, SiteImage, SiteName
 
     post_save.connect(site_saved, sender=Site, dispatch_uid="readmodel-site")
+    post_delete.connect(site_deleted, sender=Site, dispatch_uid="readmodel-site-gone")
+    for model in (SiteName, SiteImage):
+        pre_save.connect(name_changing, sender=model, dispatch_uid=f"readmodel-{model.__name__}")
     post_save.connect(name_changed, sender=SiteName, dispatch_uid="readmodel-name")
     post_delete.connect(name_changed, sender=SiteName, dispatch_uid="readmodel-name-gone")
     post_save.connect(name_changed, sender=SiteImage, dispatch_uid="readmodel-image")
     post_delete.connect(name_changed, sender=SiteImage, dispatch_uid="readmodel-image-gone")
     post_save.connect(actor_saved, sender=Actor, dispatch_uid="readmodel-actor")
+    for model in (Site, Actor):
+        pre_save.connect(lock_dependents, sender=model, dispatch_uid=f"readmodel-lock-{model}")
 
 
 def public_counts():

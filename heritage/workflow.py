@@ -193,16 +193,24 @@ def steps_for(user, event):
     return [(s, refusal(user, s, event)) for s in TRANSITIONS if event.state in s.sources]
 
 
+# Every lock here is FOR NO KEY UPDATE on PostgreSQL (the workflow never changes a key):
+# it orders writers of one record as FOR UPDATE does, but leaves alone the key-share
+# locks other transactions take to check their foreign keys to it. With FOR UPDATE, an
+# editor renaming an actor (locked) while rebuilding its events' documents, and a curator
+# correcting one of those events (its document locked, its actor's key checked at
+# commit), waited for each other: a deadlock.
+
+
 def _lock_event(pk):
     try:
-        return DamageEvent.objects.select_for_update().get(pk=pk)
+        return DamageEvent.objects.select_for_update(no_key=True).get(pk=pk)
     except DamageEvent.DoesNotExist:
         raise Refused("This event no longer exists.", "condition") from None
 
 
 def _lock(model, pk):
     try:
-        return model._default_manager.select_for_update().get(pk=pk)
+        return model._default_manager.select_for_update(no_key=True).get(pk=pk)
     except model.DoesNotExist:
         raise Refused(f"This {model._meta.verbose_name} no longer exists.", "condition") from None
 
@@ -270,7 +278,7 @@ def _fold_proposals(event, user):
     citations become part of the draft (their authors count as its contributors, so
     none of them publishes it again alone); a proposal the record moved past since is
     dropped."""
-    for proposal in PendingChange.objects.select_for_update().filter(
+    for proposal in PendingChange.objects.select_for_update(no_key=True).filter(
         event=event, status=PendingChange.Status.PENDING
     ):
         model = proposal.content_type.model_class()
@@ -306,7 +314,7 @@ def _contributed(events, user_ids):
     user_ids = [pk for pk in user_ids if pk is not None]
     if not user_ids:
         return
-    for event in events.exclude(state=State.PUBLISHED).select_for_update():
+    for event in events.exclude(state=State.PUBLISHED).select_for_update(no_key=True):
         known = set(event.contributors)
         if not set(user_ids) <= known:
             event.contributors = sorted(known | set(user_ids))
@@ -651,7 +659,7 @@ def _propose(live, action, record, changed, user, reason, event):
     values = {name: field.value_to_string(record) for name, field in changed.items()}
     authors = [user.pk] if user.pk else []
     earlier = (
-        PendingChange.objects.select_for_update()
+        PendingChange.objects.select_for_update(no_key=True)
         .filter(content_type=content_type, object_id=live.pk, status=PendingChange.Status.PENDING)
         .first()
     )
@@ -688,7 +696,7 @@ def _decide(proposal, status, user, reason):
 
 
 def _lock_proposal(proposal):
-    proposal = PendingChange.objects.select_for_update().get(pk=proposal.pk)
+    proposal = PendingChange.objects.select_for_update(no_key=True).get(pk=proposal.pk)
     if proposal.status != PendingChange.Status.PENDING:
         raise Refused(
             f"This proposal has already been decided: {proposal.get_status_display().lower()}.",
@@ -701,7 +709,9 @@ def _lock_target(proposal):
     model = proposal.content_type.model_class()
     if proposal.event_id:
         _lock_event(proposal.event_id)
-    target = model._default_manager.select_for_update().filter(pk=proposal.object_id).first()
+    target = (
+        model._default_manager.select_for_update(no_key=True).filter(pk=proposal.object_id).first()
+    )
     if target is None:
         raise Refused("The record this proposal changes no longer exists.", "condition")
     return target

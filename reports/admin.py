@@ -2,7 +2,6 @@ import re
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.options import ActionLocation
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -423,12 +422,6 @@ class CitationAdmin(RecordAdmin):
     list_select_related = ["event__site", "source"]
     search_fields = ["quote", "source__title", "event__site__name", "event__summary"]
     autocomplete_fields = ["event", "source"]
-
-    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
-        # One at a time, so that each deletion passes the check in delete_view.
-        actions = super().get_actions(request, action_location)
-        actions.pop("delete_selected", None)
-        return actions
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)

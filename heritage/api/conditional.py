@@ -114,7 +114,9 @@ class ConditionalAnswers:
             if self.keeps_answer(request):
                 # One process makes a missing answer; the others wait for it (single
                 # flight) rather than all making it at once after a change.
-                kept_answer, self._claimed = kept.fetch_or_claim(self.answer_key(request))
+                key = self.answer_key(request)
+                kept_answer, claimed = kept.fetch_or_claim(key)
+                self._claimed = key if claimed else False
                 if kept_answer is not None:
                     content, content_type = kept_answer
                     raise Answered(HttpResponse(content, content_type=content_type))
@@ -175,7 +177,10 @@ class ConditionalAnswers:
                     row = (version_of(documents), epoch, "anonymous")
             accepted = getattr(request, "accepted_media_type", "")
             # The whole address, host included: answers hold absolute URLs.
-            key = repr((row, request.build_absolute_uri(), accepted))
+            # The documents' shape too: a new shape is a new representation.
+            from heritage.readmodel import SHAPE
+
+            key = repr((row, request.build_absolute_uri(), accepted, SHAPE))
             self._validators = (quote_etag(hashlib.sha256(key.encode()).hexdigest()[:32]), latest)
         return self._validators
 
@@ -194,15 +199,20 @@ class ConditionalAnswers:
             request._request, etag=etag, last_modified=self.last_modified(request)
         )
 
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            # Released whatever happened: DRF re-raises an unexpected error past
+            # finalize_response, and readers would otherwise wait for a claim nobody holds.
+            if getattr(self, "_claimed", False):
+                kept.release(self._claimed)
+                self._claimed = False
+
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        try:
-            if request.method == "GET":
-                self.keep_answer(request, response)
-        finally:
-            if getattr(self, "_claimed", False):
-                kept.release(self.answer_key(request))
-                self._claimed = False
+        if request.method == "GET":
+            self.keep_answer(request, response)
         if request.method in ("GET", "HEAD") and response.status_code in (200, 304):
             etag, _ = self.validators(request)
             last_modified = self.last_modified(request)
