@@ -255,15 +255,17 @@ def run_probe():
     client = Client(HTTP_HOST="127.0.0.1")
     queries = {}
     for label, url in our_pages(found).items():
-        with override_settings(API_CACHE_SECONDS=0), CaptureQueriesContext(connection) as captured:
+        with (
+            override_settings(API_CACHE_SECONDS=0, PAGE_CACHE_SECONDS=0),
+            CaptureQueriesContext(connection) as captured,
+        ):
             response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
         queries[label] = len(captured)
-        if url.startswith("/api/"):
+        client.get(url)
+        with CaptureQueriesContext(connection) as captured:
             client.get(url)
-            with CaptureQueriesContext(connection) as captured:
-                client.get(url)
-            queries[label + KEPT] = len(captured)
+        queries[label + KEPT] = len(captured)
     print(json.dumps(found | {"events": busiest.n, "deep_id": deep_id, "queries": queries}))
 
 
@@ -368,20 +370,21 @@ def measure(label, database_url, sqlite_path, seconds):
     ours, theirs, floor = {}, {}, {}
     pages = our_pages(found)
     # Every page as its first request costs: nothing kept between requests.
-    port, server = gunicorn("heritage.wsgi", {**env, "API_CACHE_SECONDS": "0"})
+    port, server = gunicorn(
+        "heritage.wsgi", {**env, "API_CACHE_SECONDS": "0", "PAGE_CACHE_SECONDS": "0"}
+    )
     with server as process:
         base = f"http://127.0.0.1:{port}"
         csv = export(base, "/api/v1/events/?format=csv", process, "/api/v1/sites/?page_size=1")
         for name, path in pages.items():
             log(f"  {label}: {name}")
             ours[name] = load(base + path, seconds)
-    # The API as served: a repeated anonymous request is answered from the cache.
+    # As served: a repeated anonymous request is answered from the cache, pages and API.
     port, server = gunicorn("heritage.wsgi", env)
     with server:
         for name, path in pages.items():
-            if path.startswith("/api/"):
-                log(f"  {label}: {name}{KEPT}")
-                ours[name + KEPT] = load(f"http://127.0.0.1:{port}{path}", seconds)
+            log(f"  {label}: {name}{KEPT}")
+            ours[name + KEPT] = load(f"http://127.0.0.1:{port}{path}", seconds)
     port, server = gunicorn("bench.floor:application", env)
     with server:
         for name, path in FLOOR_PAGES.items():
@@ -514,7 +517,9 @@ def scale(seconds):
         env = server_env(url)
         pages = our_pages(found)
         figures = {}
-        port, server = gunicorn("heritage.wsgi", {**env, "API_CACHE_SECONDS": "0"})
+        port, server = gunicorn(
+            "heritage.wsgi", {**env, "API_CACHE_SECONDS": "0", "PAGE_CACHE_SECONDS": "0"}
+        )
         with server as process:
             base = f"http://127.0.0.1:{port}"
             csv = export(base, "/api/v1/events/?format=csv", process, "/api/v1/sites/?page_size=1")
