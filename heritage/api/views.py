@@ -117,9 +117,10 @@ class RegisterViewSet(ConditionalAnswers, viewsets.ModelViewSet):
 
     @property
     def position_fields(self):
-        """The fields a cursor reads a row's position from."""
-        fields = {name.lstrip("-") for order in self.cursor_orderings.values() for name in order}
-        return sorted(fields - {"pk"})
+        """The field a cursor reads a row's position from: the first of the ordering
+        asked for (a valid one: filter_queryset has refused any other)."""
+        ordering = self.cursor_orderings[self.request.query_params.get("ordering", "")]
+        return [name.lstrip("-") for name in ordering if name.lstrip("-") != "pk"][:1]
 
     def document_page(self, queryset):
         """A page of stored documents: one query, no Python per row but the cursor's."""
