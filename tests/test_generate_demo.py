@@ -43,8 +43,8 @@ def wipe():
     with through_workflow():
         for model in (Citation, DamageEvent, Source):
             model.objects.all().delete()
-    Site.objects.filter(parent__isnull=False).delete()
-    Site.objects.all().delete()
+        Site.objects.filter(parent__isnull=False).delete()
+        Site.objects.all().delete()
 
 
 def test_the_same_seed_gives_the_same_data_and_another_seed_other_data():

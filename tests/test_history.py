@@ -147,7 +147,7 @@ def test_a_restore_is_refused_when_the_site_is_gone_or_nothing_was_deleted(edito
     response = editor_client.post(url, follow=True)
     assert "has not been deleted" in response.content.decode()
     delete_in_admin(editor_client, event)
-    site.delete()
+    remove(site)
     response = editor_client.post(url, follow=True)
     assert "restore the site first" in response.content.decode()
     assert not DamageEvent.objects.filter(pk=event.pk).exists()
