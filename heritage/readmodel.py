@@ -239,10 +239,11 @@ class StoredMap:
         return place_items(points)
 
 
-def absolute(text, request):
-    """Stored JSON with its addresses made absolute for this request's host."""
+def absolute(text, request, keys=ADDRESS_KEYS):
+    """Stored JSON with its addresses (under `keys`) made absolute for this request's
+    host."""
     origin = request.build_absolute_uri("/").removesuffix("/")
-    for key in ADDRESS_KEYS:
+    for key in keys:
         text = text.replace(f'"{key}":"/', f'"{key}":"{origin}/')
     return text
 

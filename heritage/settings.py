@@ -303,7 +303,8 @@ PAGE_CACHE_SECONDS = envint("PAGE_CACHE_SECONDS", 300)
 # Anonymous API answers are kept in the cache, under their ETag, for this many seconds
 # (0: never); answers larger than API_CACHE_MAX_BYTES are not kept.
 API_CACHE_SECONDS = envint("API_CACHE_SECONDS", 300)
-API_CACHE_MAX_BYTES = envint("API_CACHE_MAX_BYTES", 1024 * 1024)
+# 8 MB: the GeoJSON of ten thousand sites (4 MB) is the answer most worth keeping.
+API_CACHE_MAX_BYTES = envint("API_CACHE_MAX_BYTES", 8 * 1024 * 1024)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Heritage damage register API",
