@@ -320,7 +320,8 @@ def wrk(base, paths_file, seconds, deadline):
 class Curator(threading.Thread):
     """Writes through the API at a steady pace until stopped: a new draft event, a
     citation supporting it, a correction of the event, then of the citation (each read
-    first, for its ETag). Every answer must be 2xx; each write's time is kept."""
+    first, for its ETag, and read again after, where it must show the write). Every
+    answer must be 2xx; each write's time is kept."""
 
     def __init__(self, port, found):
         super().__init__(name="curator", daemon=True)
@@ -331,6 +332,7 @@ class Curator(threading.Thread):
         self.times["correct citation"] = []
         self.failures, self.events, self.citations = [], [], []
         self.succeeded = dict.fromkeys(self.times, 0)
+        self.checked = 0  # writes read back at once and found there
         self.connection = None
 
     def request(self, method, path, body=None, **extra):
@@ -374,7 +376,23 @@ class Curator(threading.Thread):
             self.failures.append(f"{method} {path}: {status} {content[:300]!r}")
             return None
         self.succeeded[kind] += 1
-        return json.loads(content)
+        record = json.loads(content)
+        # The record's own address: the one written to, or the new record's.
+        self.check_visible(path if method != "POST" else f"{path}{record['id']}/", body)
+        return record
+
+    def check_visible(self, path, body):
+        """The next read of what was written shows it: the record's own address, read
+        again at once, holds every value sent."""
+        read = self.request("GET", path)
+        if read is None or read[0] != 200:
+            self.failures.append(f"GET {path} after writing it: {read and read[0]}")
+            return
+        shown = json.loads(read[2])
+        stale = {k: v for k, v in body.items() if k in shown and shown[k] != v}
+        if stale:
+            self.failures.append(f"{path} read after the write still shows {stale}")
+        self.checked += 1
 
     def run(self):
         rng, n = self.rng, 0
@@ -542,6 +560,7 @@ def report(figures, curator, found, setup, paths_served, cache_url):
         f"| socket errors and timeouts | {socket_errors} |",
         f"| answers outside 2xx/3xx | {figures['http_errors']} |",
         f"| curator's writes ({kinds}) | {len(writes)}, {len(curator.failures)} failed |",
+        f"| writes read back at once and showing the change | {curator.checked} |",
         f"| curator's write p50 / p99 | {percentile(writes, 50) * 1000:.0f} / "
         f"{percentile(writes, 99) * 1000:.0f} ms |",
         "",
