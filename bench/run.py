@@ -364,12 +364,10 @@ def load(url, seconds):
 # One database
 
 
-def measure(label, database_url, sqlite_path, seconds):
-    found = probe(database_url)
-    env = server_env(database_url)
-    ours, theirs, floor = {}, {}, {}
-    pages = our_pages(found)
-    # Every page as its first request costs: nothing kept between requests.
+def afresh(env, pages, seconds, label):
+    """The full CSV export, and each of `pages` as its first request costs: served with
+    nothing kept between requests."""
+    figures = {}
     port, server = gunicorn(
         "heritage.wsgi", {**env, "API_CACHE_SECONDS": "0", "PAGE_CACHE_SECONDS": "0"}
     )
@@ -378,7 +376,16 @@ def measure(label, database_url, sqlite_path, seconds):
         csv = export(base, "/api/v1/events/?format=csv", process, "/api/v1/sites/?page_size=1")
         for name, path in pages.items():
             log(f"  {label}: {name}")
-            ours[name] = load(base + path, seconds)
+            figures[name] = load(base + path, seconds)
+    return csv, figures
+
+
+def measure(label, database_url, sqlite_path, seconds):
+    found = probe(database_url)
+    env = server_env(database_url)
+    ours, theirs, floor = {}, {}, {}
+    pages = our_pages(found)
+    csv, ours = afresh(env, pages, seconds, label)
     # As served: a repeated anonymous request is answered from the cache, pages and API.
     port, server = gunicorn("heritage.wsgi", env)
     with server:
@@ -516,19 +523,13 @@ def scale(seconds, sizes_of_events=SCALES):
         url, path = sqlite_database(VAR if sizes == SIZES else VAR / "scale", sizes)
         found = probe(url)
         env = server_env(url)
-        pages = our_pages(found)
-        figures = {}
-        port, server = gunicorn(
-            "heritage.wsgi", {**env, "API_CACHE_SECONDS": "0", "PAGE_CACHE_SECONDS": "0"}
-        )
-        with server as process:
-            base = f"http://127.0.0.1:{port}"
-            csv = export(base, "/api/v1/events/?format=csv", process, "/api/v1/sites/?page_size=1")
-            for label, page in pages.items():
-                name = re.sub(r"[\d,]+ rows deep", "deep page", label)
-                if name in {re.sub(r"[\d,]+ rows deep", "deep page", p) for p in SCALE_PAGES}:
-                    log(f"  {events:,} events: {name}")
-                    figures[name] = load(base + page, seconds)
+        # The deep page's label names its depth, which differs by size.
+        named = {
+            re.sub(r"[\d,]+ rows deep", "deep page", k): v for k, v in our_pages(found).items()
+        }
+        wanted = {re.sub(r"[\d,]+ rows deep", "deep page", name) for name in SCALE_PAGES}
+        pages = {name: path for name, path in named.items() if name in wanted}
+        csv, figures = afresh(env, pages, seconds, f"{events:,} events")
         columns.append({"events": events, "figures": figures, "csv": csv, "sizes": sizes})
     names = list(columns[0]["figures"])
     lines = [

@@ -123,14 +123,22 @@ def _rebuild(models, documents_of, records, ids):
         _store(documents)
 
 
+def _kinds():
+    """Each document model: the models built with it, how, and from which records
+    (the public ones; others have none)."""
+    events = ([EventDocument], event_documents, DamageEvent.objects.published())
+    sites = (SITE_MODELS, site_documents, Site.objects.public())
+    return {EventDocument: events, SiteDocument: sites, SiteFeature: sites}
+
+
 def events_changed(ids):
-    """Rebuild the documents of these events (published ones; others have none)."""
-    _rebuild([EventDocument], event_documents, DamageEvent.objects.published(), ids)
+    """Rebuild the documents of these events."""
+    _rebuild(*_kinds()[EventDocument], ids)
 
 
 def sites_changed(ids):
-    """Rebuild the documents of these sites (public ones; others have none)."""
-    _rebuild(SITE_MODELS, site_documents, Site.objects.public(), ids)
+    """Rebuild the documents of these sites."""
+    _rebuild(*_kinds()[SiteDocument], ids)
 
 
 def events_of_sites_changed(site_ids):
@@ -141,21 +149,19 @@ def events_of_sites_changed(site_ids):
 def rebuild_all(chunk=2000, progress=None):
     """Every document built again, a chunk at a time, each chunk in its own transaction.
     `progress(done, total)` is called after each chunk."""
-    plan = [
-        (events_changed, DamageEvent.objects.published(), EventDocument),
-        (sites_changed, Site.objects.public(), SiteDocument),
-    ]
+    plan = [_kinds()[EventDocument], _kinds()[SiteDocument]]
     # Documents of records no longer public (withdrawn while the read model was off).
-    EventDocument.objects.exclude(event__in=DamageEvent.objects.published()).delete()
-    SiteDocument.objects.exclude(site__in=Site.objects.public()).delete()
-    SiteFeature.objects.exclude(site__in=Site.objects.public()).delete()
-    total = sum(records.count() for _, records, _ in plan)
+    for models, _, records in plan:
+        for model in models:
+            model.objects.exclude(pk__in=records.values("pk")).delete()
+    total = sum(records.count() for _, _, records in plan)
     done = 0
-    for rebuild, records, _ in plan:
+    for models, build, records in plan:
         ids = list(records.order_by("pk").values_list("pk", flat=True))
         for start in range(0, len(ids), chunk):
-            rebuild(ids[start : start + chunk])
-            done += len(ids[start : start + chunk])
+            part = ids[start : start + chunk]
+            _rebuild(models, build, records, part)
+            done += len(part)
             if progress:
                 progress(done, total)
     return total
@@ -176,12 +182,8 @@ def repair(model, ids):
     """Documents of `model` built from the models for `ids` (with the rest of their
     records' documents), stored again when the database takes the write (a read
     replica does not; the reader is served all the same)."""
-    if model is EventDocument:
-        models = [EventDocument]
-        documents = event_documents(DamageEvent.objects.published().filter(pk__in=ids))
-    else:
-        models = SITE_MODELS
-        documents = site_documents(Site.objects.public().filter(pk__in=ids))
+    models, build, records = _kinds()[model]
+    documents = build(records.filter(pk__in=ids))
     logger.warning("Read model: rebuilt %d missing or stale %s", len(ids), model.__name__)
     try:
         with transaction.atomic():
@@ -215,14 +217,10 @@ class StoredMap:
             rows = list(SiteFeature.objects.exclude(point="").values_list("pk", "point", "shape"))
         if rows is None or any(shape != SHAPE for _, _, shape in rows):
             located = public.located().values_list("pk", "feature__point", "feature__shape")
-            rows = list(located)
-            stale = [pk for pk, point, shape in rows if point is None or shape != SHAPE]
-            repaired = repair(SiteFeature, stale) if stale else {}
-            rows = [
-                (pk, repaired[pk].point, SHAPE) if pk in repaired else (pk, point, shape)
-                for pk, point, shape in rows
-            ]
-        self.points = [point for _, point, _ in rows if point]
+            points = documents_for(SiteFeature, list(located), "point")
+        else:
+            points = [point for _, point, _ in rows]
+        self.points = [point for point in points if point]
         self.count = len(self.points)
         self.json = mark_safe(joined(self.points))  # escaped when stored
 
@@ -349,11 +347,10 @@ def public_counts():
     rather than on every request: a full COUNT of 100,000 events costs milliseconds."""
     from django.core.cache import cache
 
-    from heritage.models import PublicStamp
+    from heritage.kept import public_version
     from reports.models import Source
 
-    version, epoch, _ = PublicStamp.current()
-    key = f"public-counts:{epoch}:{version}"
+    key = f"public-counts:{public_version()}"
     counts = cache.get(key)
     if counts is None:
         counts = {

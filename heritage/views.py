@@ -1,19 +1,17 @@
-import functools
-
 import orjson
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import Prefetch
 from django.http import JsonResponse
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
 from django.views.defaults import bad_request, page_not_found
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
-from heritage import workflow
+from heritage import shapes, workflow
 from heritage.filters import DamageEventFilter, SiteFilter
 from heritage.models import (
     GRADE_EXPLANATIONS,
@@ -53,32 +51,17 @@ def bad_request_answer(request, exception=None):
     return bad_request(request, exception)
 
 
-def url_parts(viewname):
-    """The URL of `viewname` before and after its one argument (an id or a slug), to be
-    joined with each of a list's: reverse() takes longer than the rest of a list item."""
-    return _url_parts(viewname, get_script_prefix(), get_urlconf())
-
-
-@functools.lru_cache(maxsize=64)
-def _url_parts(viewname, script_prefix, urlconf):
-    # reverse() reads the script prefix itself; it is an argument to be part of the key.
-    placeholder = "999999999999"  # a valid id and slug that no URL contains otherwise
-    before, after = reverse(viewname, args=[placeholder], urlconf=urlconf).split(placeholder)
-    return before, after
-
-
-# What the map shows of a site.
-MAP_COLUMNS = ["name", "slug", "latitude", "longitude", "condition", "location_precision"]
-LEVEL_LABELS = dict(DamageLevel.choices)
-
-
 def map_points(sites):
     """What the map draws of `sites`: one marker per located site, with its current
-    condition. (The home page's map of every site is heritage.readmodel.StoredMap.)"""
+    condition, as the stored documents hold it (heritage.shapes.map_point). The home
+    page's map of every site is heritage.readmodel.StoredMap."""
+    addresses = shapes.Addresses()
     return MapPoints(
-        _map_points(
-            [getattr(site, name) for name in MAP_COLUMNS] for site in sites if site.is_located
-        )
+        [
+            shapes.map_point(shapes.site_shape(site, [], addresses))
+            for site in sites
+            if site.is_located
+        ]
     )
 
 
@@ -101,22 +84,6 @@ class MapPoints:
         from heritage.templatetags.register import place_items
 
         return place_items(self.points)
-
-
-def _map_points(rows):
-    before, after = url_parts("heritage:site-detail")
-    return [
-        {
-            "name": name,
-            "url": f"{before}{slug}{after}",
-            "lat": float(latitude),
-            "lon": float(longitude),
-            "condition": condition or "",
-            "condition_label": LEVEL_LABELS[condition] if condition else "",
-            "approximate": precision == "approximate",
-        }
-        for name, slug, latitude, longitude, condition, precision in rows
-    ]
 
 
 class PublicFilterView(FilterView):

@@ -38,7 +38,7 @@ class RecordPagination(CursorPagination):
         return parameters
 
     def get_ordering(self, request, queryset, view):
-        return view.cursor_orderings[request.query_params.get("ordering", "")]
+        return view.ordering
 
     def decode_cursor(self, request):
         cursor = super().decode_cursor(request)

@@ -5,7 +5,7 @@ import itertools
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Prefetch, ProtectedError
+from django.db.models import F, ProtectedError
 from django.http import FileResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, quote_etag
@@ -60,7 +60,6 @@ from heritage.models import (
     Site,
     SiteDocument,
     SiteFeature,
-    SiteName,
 )
 
 
@@ -95,8 +94,7 @@ class RegisterViewSet(ConditionalAnswers, viewsets.ModelViewSet):
         if self.reads_documents():
             # In the order of the list's pages, which an index holds: the models' own
             # ordering (by both date bounds) made SQLite sort every row with its line.
-            ordering = self.cursor_orderings[self.request.query_params.get("ordering", "")]
-            lines = self.documents(queryset.order_by(*ordering), "csv", chunk=2000)
+            lines = self.documents(queryset.order_by(*self.ordering), "csv", chunk=2000)
             # Sent a thousand lines at a time: a write to the socket per line cost more
             # than reading them.
             return ("".join(part) for part in itertools.batched(lines, 1000))
@@ -114,20 +112,18 @@ class RegisterViewSet(ConditionalAnswers, viewsets.ModelViewSet):
         return self._stream_documents(model, rows, field, chunk)
 
     def _stream_documents(self, model, rows, field, chunk):
-        batch = []
-        for row in rows.iterator(chunk_size=chunk):
-            batch.append(row)
-            if len(batch) == chunk:
-                yield from readmodel.documents_for(model, batch, field)
-                batch = []
-        yield from readmodel.documents_for(model, batch, field)
+        for batch in itertools.batched(rows.iterator(chunk_size=chunk), chunk):
+            yield from readmodel.documents_for(model, list(batch), field)
+
+    @property
+    def ordering(self):
+        """The ordering asked for (a valid one: filter_queryset has refused any other)."""
+        return self.cursor_orderings[self.request.query_params.get("ordering", "")]
 
     @property
     def position_fields(self):
-        """The field a cursor reads a row's position from: the first of the ordering
-        asked for (a valid one: filter_queryset has refused any other)."""
-        ordering = self.cursor_orderings[self.request.query_params.get("ordering", "")]
-        return [name.lstrip("-") for name in ordering if name.lstrip("-") != "pk"][:1]
+        """The field a cursor reads a row's position from: the ordering's first."""
+        return [name.lstrip("-") for name in self.ordering if name.lstrip("-") != "pk"][:1]
 
     def document_page(self, queryset):
         """A page of stored documents: one query, no Python per row but the cursor's."""
@@ -349,7 +345,7 @@ class SiteViewSet(WorkflowWrites, RegisterViewSet):
         sites = Site.objects.with_record().select_related("parent")
         if self.sees_unpublished():
             return sites.prefetch_related("names")
-        return sites.public().prefetch_related(Prefetch("names", SiteName.objects.public()))
+        return sites.public().prefetch_related(shapes.public_names())
 
     def list(self, request, *args, **kwargs):
         if request.accepted_renderer.format == "geojson":

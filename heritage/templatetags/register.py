@@ -15,7 +15,7 @@ from django.utils.safestring import mark_safe
 
 from heritage.dates import describe_edtf
 from heritage.models import GRADE_EXPLANATIONS, Cause, DamageExtent, DamageLevel, EventKind, Grade
-from heritage.views import url_parts
+from heritage.shapes import url_parts
 from reports.models import Basis, Stance
 
 register = template.Library()

@@ -21,7 +21,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, chunk, no_progress, **options):
         if chunk < 1:
-            raise CommandError("--chunk must be a whole number of records, 1 or more.")
+            raise CommandError(
+                "--chunk must be a whole number of records, 1 or more.", returncode=2
+            )
         # On standard error, as generate_demo's: standard output keeps the summary.
         bar = tqdm(unit=" records", disable=True if no_progress else None, file=self.stderr._out)
 
