@@ -310,3 +310,37 @@ def test_whole_lists_cost_the_same_queries_however_many_records(
     cache.clear()  # not a kept answer
     with django_assert_num_queries(2):
         read_all()
+
+
+def located_points():
+    """The map's points as made from the models (heritage.views.map_points)."""
+    from heritage.views import map_points
+
+    return map_points(Site.objects.public().located()).points
+
+
+def test_the_home_map_is_every_located_public_sites_stored_point():
+    stored_map = readmodel.StoredMap()
+    points = json.loads(stored_map.json)
+    assert sorted(points, key=lambda p: p["url"]) == sorted(
+        located_points(), key=lambda p: p["url"]
+    )
+    assert len(stored_map) == len(points) > 1
+
+
+def test_a_missing_or_old_feature_is_built_again_for_the_map():
+    gone, old = Site.objects.public().located()[:2]
+    SiteFeature.objects.filter(pk=gone.pk).delete()
+    SiteFeature.objects.filter(pk=old.pk).update(shape=readmodel.SHAPE - 1, point="{}")
+    points = json.loads(readmodel.StoredMap().json)
+    assert {gone.name, old.name} <= {point["name"] for point in points}
+    assert len(points) == len(located_points())
+    assert SiteFeature.objects.filter(pk__in=[gone.pk, old.pk], shape=readmodel.SHAPE).count() == 2
+
+
+def test_past_its_limit_the_home_map_lists_its_places_on_the_sites_page(client, monkeypatch):
+    assert "as a list</summary>" in client.get("/").text
+    monkeypatch.setattr(readmodel.StoredMap, "LIST_LIMIT", 2)
+    html = client.get("/").text
+    assert "as a list</summary>" not in html
+    assert f"The {len(located_points())} places on this map are listed on" in html
