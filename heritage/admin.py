@@ -28,6 +28,9 @@ from heritage.models import (
     related_count,
 )
 from reports.admin import CitationInline
+from reports.evidence.admin import BundleAdmin, bundle_response
+from reports.evidence.bundles import BundleError, site_events
+from reports.evidence.signing import BadKey
 from reports.models import Citation, Claim, ClaimStatus
 
 
@@ -79,8 +82,9 @@ class SiteImageInline(admin.StackedInline):
 
 
 @admin.register(Site)
-class SiteAdmin(RecordAdmin):
+class SiteAdmin(BundleAdmin, RecordAdmin):
     kept_by_workflow = True
+    bundle_scope = "site"
     list_display = ["name", "kind", "parent", "latitude", "longitude", "event_count", "approved"]
     list_filter = ["approved", "kind", "location_precision"]
     list_select_related = ["parent"]
@@ -92,7 +96,12 @@ class SiteAdmin(RecordAdmin):
         (None, {"fields": ["name", "slug", "kind", "parent", "description", "built"]}),
         ("Location", {"fields": [("latitude", "longitude"), "location_precision"]}),
         ("Identifiers", {"fields": ["unesco_ref", "wikidata", "pleiades"]}),
+        ("Evidence", {"fields": ["evidence_bundle"]}),
     ]
+    readonly_fields = ["evidence_bundle"]
+
+    def bundle_events(self, site):
+        return site_events(site)
 
     def get_queryset(self, request):
         return (
@@ -191,8 +200,9 @@ def report_steps(admin_view, request, done, refused, what):
 
 
 @admin.register(DamageEvent)
-class DamageEventAdmin(RecordAdmin):
+class DamageEventAdmin(BundleAdmin, RecordAdmin):
     kept_by_workflow = True
+    bundle_scope = "event"
     change_form_template = "admin/heritage/damageevent/change_form.html"
     list_display = [
         "site",
@@ -217,10 +227,11 @@ class DamageEventAdmin(RecordAdmin):
         "has_conflict",
         "created",
         "updated",
+        "evidence_bundle",
     ]
     inlines = [CitationInline]
     action_form = StepActionForm
-    actions = ["send_to_review", "publish", "return_to_draft", "withdraw"]
+    actions = ["send_to_review", "publish", "return_to_draft", "withdraw", "export_bundle"]
     fieldsets = [
         (None, {"fields": ["site", "kind", "summary", "date", "state", "authorship"]}),
         (
@@ -238,6 +249,7 @@ class DamageEventAdmin(RecordAdmin):
                 ]
             },
         ),
+        ("Evidence", {"fields": ["evidence_bundle"]}),
         ("Record", {"fields": ["created", "updated"], "classes": ["collapse"]}),
     ]
 
@@ -352,6 +364,22 @@ class DamageEventAdmin(RecordAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def bundle_events(self, event):
+        return DamageEvent.objects.filter(pk=event.pk)
+
+    @admin.action(description="Download the evidence bundle of the selected events")
+    def export_bundle(self, request, queryset):
+        try:
+            return bundle_response(
+                request,
+                DamageEvent.objects.filter(pk__in=queryset.values("pk")).order_by("pk"),
+                {"events": request.GET.urlencode() or "selected"},
+                "events-evidence",
+            )
+        except (BundleError, BadKey) as error:
+            self.message_user(request, f"No bundle written: {error}", messages.ERROR)
+            return None
 
     def step_view(self, request, pk):
         """One step of the workflow for one event, from its change page."""

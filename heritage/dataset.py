@@ -24,7 +24,7 @@ from heritage.models import (
     SiteName,
     State,
 )
-from reports.models import Basis, Certainty, Citation, Source, SourceKind, Stance
+from reports.models import Basis, Capture, Certainty, Citation, Source, SourceKind, Stance
 
 EDTF = "An EDTF date (" + HELP_TEXT.removeprefix("EDTF: ") + ")"
 OPEN_ENDED = " Empty when the interval is open at that end."
@@ -119,6 +119,16 @@ COLUMNS = {
         ("event_count", "event_count", "Number of published events citing it."),
         ("created", "created", "When the record was created (UTC)."),
         ("updated", "updated", "When the record was last changed (UTC)."),
+    ],
+    "captures": [
+        ("id", "id", "Unique identifier of the capture."),
+        ("source", "source_id", "Identifier of the source (sources.id) it is a capture of."),
+        ("captured", "captured", "When the register received these bytes (UTC)."),
+        ("media_type", "media_type", "What the bytes are: text/html, application/pdf …"),
+        ("size", "size", "Their size in bytes."),
+        ("sha256", "sha256", "Their SHA-256: a copy with the same hash is the same file."),
+        ("url", "url", "The address they came from, when known."),
+        ("supersedes", "supersedes_id", "The capture of the same source it replaces, if any."),
     ],
     "citations": [
         ("id", "id", "Unique identifier of the citation."),
@@ -245,6 +255,7 @@ def published_tables():
         .order_by("site__slug", "name"),
         "events": DamageEvent.objects.published().order_by("date_lower", "id"),
         "sources": Source.objects.public().with_event_count(published_only=True).order_by("id"),
+        "captures": Capture.objects.filter(source__in=Source.objects.public()).order_by("id"),
         "citations": Citation.objects.public().order_by("id"),
     }
 

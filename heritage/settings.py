@@ -5,6 +5,7 @@ SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL (see README.md).
 """
 
 import datetime
+import json
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -195,13 +196,40 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "var" / "static"))
-if not DEBUG:
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Files named by their content's hash (collectstatic), which WhiteNoise then sends
-    # with a cache lifetime of ten years: a changed file is a new name.
-    STORAGES = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-    }
+    # with a cache lifetime of ten years: a changed file is a new name. In development,
+    # Django's own, which needs no collectstatic.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+    # Evidence captures (reports.Capture): the original bytes of each source, kept apart
+    # from the working copy in the database and never served by the web server. Any
+    # Django storage: CAPTURE_STORAGE_BACKEND names it (e.g. django-storages'
+    # "storages.backends.s3.S3Storage") and CAPTURE_STORAGE_OPTIONS (JSON) configures it;
+    # docs/deploy.md, "Evidence captures". Files are written read-only: nothing rewrites
+    # a capture in place.
+    "captures": {
+        "BACKEND": os.environ.get(
+            "CAPTURE_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": json.loads(os.environ.get("CAPTURE_STORAGE_OPTIONS") or "null")
+        or {
+            "location": os.environ.get("CAPTURE_ROOT", str(BASE_DIR / "var" / "captures")),
+            "file_permissions_mode": 0o444,
+            "directory_permissions_mode": 0o755,
+        },
+    },
+}
+# The largest capture a curator may bring in (a PDF report, a web archive), in bytes.
+CAPTURE_MAX_BYTES = envint("CAPTURE_MAX_BYTES", 50 * 1024 * 1024)
+# The register's Ed25519 key for signing evidence bundles: PEM (PKCS#8) or the 32-byte
+# private key in base64. Unset, bundles are written unsigned and say so. `manage.py
+# signing_key` makes a pair.
+EVIDENCE_SIGNING_KEY = os.environ.get("EVIDENCE_SIGNING_KEY", "")
 STATICFILES_DIRS = [("leaflet", xstatic.pkg.leaflet.BASE_DIR)]
 
 # The map's background. Pages stay useful without it: markers, the legend and every

@@ -16,11 +16,15 @@ from django.utils.safestring import mark_safe
 from heritage import workflow
 from heritage.admin_workflow import RecordAdmin, RecordForm, VersionedInlineForm
 from heritage.models import DamageEvent, Site, State
-from reports.articles import ArticleError, check_size, read_article
+from reports.evidence import store
+from reports.evidence.formats import CaptureError
 from reports.models import (
+    Capture,
+    CaptureMethod,
     Citation,
     Claim,
     ClaimStatus,
+    CustodyEntry,
     Source,
     Stance,
     article_fields,
@@ -162,15 +166,17 @@ def marked_text(text, claims):
 
 class SourceForm(RecordForm):
     """A source, or an article brought in: its text pasted (HTML is reduced to its words)
-    or uploaded as a .txt, .md or .html file. Either way the article is read as `manage.py
-    ingest` reads it (Source.objects.bring_in): what it says of itself (title, date,
-    publisher, authors, language, URL) fills the fields left empty, and an article
-    already held is refused."""
+    or a file uploaded (a page, a text, a PDF report, a WARC or WACZ web archive, an
+    image). Either way what came in is kept as a capture (reports.evidence.store) and
+    read as `manage.py ingest` reads it (Source.objects.bring_in): what it says of itself
+    (title, date, publisher, authors, language, URL) fills the fields left empty, and an
+    article already held is refused."""
 
     article_file = forms.FileField(
         required=False,
-        label="Article file",
-        help_text="A .txt, .md or .html file; its text replaces the text below.",
+        label="Source file",
+        help_text="An .html, .txt or .md article, a PDF report, a WARC or WACZ web archive, "
+        "or an image. Kept as received, with its SHA-256; its text replaces the text below.",
     )
 
     class Meta:
@@ -182,6 +188,7 @@ class SourceForm(RecordForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.capture = None  # (bytes, file name, method, what was extracted) to keep
         if "title" in self.fields and not self.instance.pk:
             self.fields["title"].required = False  # the article's own, when it has one
             self.fields["title"].help_text = "Left empty, the article's headline."
@@ -203,10 +210,19 @@ class SourceForm(RecordForm):
             return cleaned
         try:
             if upload:
-                check_size(upload.size)  # before reading it into memory
-            article = read_article(upload.read(), upload.name) if upload else read_article(text)
-        except ArticleError as error:
+                store.check_size(upload.size)  # before reading it into memory
+                data, name, method = upload.read(), upload.name, CaptureMethod.UPLOAD
+            else:
+                data, name, method = text.encode(), "", CaptureMethod.PASTE
+            extracted = store.read(data, name)
+        except CaptureError as error:
             self.add_error("article_file" if upload else "text", str(error))
+            return cleaned
+        self.capture = (data, name, method, extracted)
+        article = extracted.article
+        if article is None:  # an image: kept, with no text to read
+            if adding and not cleaned.get("title"):
+                self.add_error("title", "Give the source a title: an image has none.")
             return cleaned
         cleaned["text"] = article.text
         if not adding:  # a new text for a source kept: its other fields stay as written
@@ -222,6 +238,34 @@ class SourceForm(RecordForm):
         return cleaned
 
 
+class CaptureInline(admin.TabularInline):
+    """A source's captures, as received: shown, never edited or removed here."""
+
+    model = Capture
+    fk_name = "source"
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = [
+        "captured", "media_type", "size", "sha256", "method", "captured_by", "original_name",
+        "superseded",
+    ]  # fmt: skip
+    ordering = ["-captured", "-pk"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="superseded")
+    def superseded(self, capture):
+        newer = Capture.objects.filter(supersedes=capture).first()
+        return f"by the capture of {newer.captured:%Y-%m-%d %H:%M}" if newer else "no: current"
+
+
 @admin.register(Source)
 class SourceAdmin(RecordAdmin):
     kept_by_workflow = True
@@ -233,6 +277,7 @@ class SourceAdmin(RecordAdmin):
     search_fields = ["title", "publisher", "url", "authors"]
     readonly_fields = ["citing_events", "claims"]
     actions = ["read_for_claims"]
+    inlines = [CaptureInline]
     fieldsets = [
         (None, {"fields": ["kind", "title", "publisher", "authors", "published", "language"]}),
         ("Where to find it", {"fields": ["url", "archived_url", "accessed", "note"]}),
@@ -249,6 +294,14 @@ class SourceAdmin(RecordAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        if obj.pk and getattr(form, "capture", None):
+            data, name, method, extracted = form.capture
+            capture = store.take(
+                obj, data, method=method, name=name, user=request.user, extracted=extracted
+            )
+            self.message_user(
+                request, f"Kept as received: {capture.media_type}, SHA-256 {capture.sha256}."
+            )
         if obj.pk and obj.text and not change:
             found = obj.propose_claims()
             if found:
@@ -444,3 +497,38 @@ class CitationAdmin(RecordAdmin):
             self.message_user(request, problem, messages.ERROR)
             return redirect(reverse("admin:reports_citation_change", args=[citation.pk]))
         return super().delete_view(request, object_id, extra_context)
+
+
+class ViewOnly(admin.ModelAdmin):
+    """Evidence as received and its log: to read, never to change."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Capture)
+class CaptureAdmin(ViewOnly):
+    list_display = ["captured", "source", "media_type", "size", "sha256", "method", "captured_by"]
+    list_filter = ["media_type", "method"]
+    list_select_related = ["source"]
+    search_fields = ["sha256", "source__title", "url", "original_name"]
+    exclude = ["text", "pages", "file"]
+    readonly_fields = ["stored_as"]
+
+    @admin.display(description="stored as")
+    def stored_as(self, capture):
+        return capture.file.name
+
+
+@admin.register(CustodyEntry)
+class CustodyEntryAdmin(ViewOnly):
+    list_display = ["position", "at", "action", "actor", "capture", "hash"]
+    list_filter = ["action"]
+    list_select_related = ["capture"]
+    search_fields = ["hash", "actor", "capture__sha256"]

@@ -2,6 +2,7 @@
 
 import datetime
 
+from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from edtf import parse_edtf, struct_time_to_date
 from edtf.parser.parser_classes import (
@@ -19,7 +20,7 @@ from heritage.dataset import iso_bound
 from heritage.dates import edtf_bounds
 from heritage.models import DamageEvent
 from reports.filters import CitationFilter, SourceFilter
-from reports.models import Citation, Source, SourceKind
+from reports.models import Capture, Citation, Source, SourceKind
 
 
 class CSLRenderer(renderers.JSONRenderer):
@@ -107,6 +108,15 @@ def _bound(value, end):
     return iso_bound(edtf_bounds(value)[end])
 
 
+class CaptureSerializer(serializers.ModelSerializer):
+    """A capture as the public sees it: when, what and its hash; not who took it."""
+
+    class Meta:
+        model = Capture
+        fields = ["id", "captured", "media_type", "size", "sha256", "url", "supersedes"]
+        read_only_fields = fields
+
+
 class SourceSerializer(ModelValidation, serializers.ModelSerializer):
     api_url = serializers.HyperlinkedIdentityField(view_name="api:source-detail")
     page = serializers.SerializerMethodField(help_text="The source's public page.")
@@ -117,6 +127,12 @@ class SourceSerializer(ModelValidation, serializers.ModelSerializer):
         help_text="Latest possible publication day; null when unknown or open."
     )
     event_count = serializers.SerializerMethodField(help_text="Published events citing it.")
+    captures = CaptureSerializer(
+        many=True,
+        read_only=True,
+        help_text="The source as the register received it, oldest first, each with its "
+        "SHA-256. Added through the admin or `manage.py ingest`, never through the API.",
+    )
     reason = ReasonField()
 
     class Meta:
@@ -124,7 +140,7 @@ class SourceSerializer(ModelValidation, serializers.ModelSerializer):
         fields = [
             "id", "api_url", "page", "kind", "title", "publisher", "authors", "published",
             "published_lower", "published_upper", "url", "archived_url", "accessed",
-            "language", "event_count", "created", "updated", "reason",
+            "language", "event_count", "captures", "created", "updated", "reason",
         ]  # fmt: skip
         read_only_fields = ["created", "updated"]
 
@@ -191,7 +207,15 @@ class SourceViewSet(WorkflowWrites, RegisterViewSet):
     csv_table = "sources"
 
     def get_queryset(self):
-        sources = Source.objects.with_event_count(published_only=True)
+        sources = Source.objects.with_event_count(published_only=True).prefetch_related(
+            # Not their text: a capture's working copy may be megabytes.
+            Prefetch(
+                "captures",
+                queryset=Capture.objects.order_by("captured", "pk").only(
+                    "source", "captured", "media_type", "size", "sha256", "url", "supersedes"
+                ),
+            )
+        )
         return sources if self.sees_unpublished() else sources.public()
 
     def list(self, request, *args, **kwargs):

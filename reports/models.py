@@ -1,12 +1,15 @@
+import hashlib
+import json
 import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.db.models.signals import post_delete, pre_delete
 from django.dispatch import receiver
 from django.urls import reverse
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 
@@ -311,6 +314,20 @@ class Source(Versioned):
         self.claims.filter(status=ClaimStatus.PROPOSED).delete()
         return self.propose_claims(gazetteer) if self.text.strip() else []
 
+    def current_capture(self):
+        return self.captures.current().order_by("-pk").first()
+
+    def locator(self, start, end):
+        """Where characters start–end of its text are, for a citation: the page too
+        when the text is a PDF's as captured (the capture's page map counts in it)."""
+        where = f"characters {start}–{end}"
+        capture = self.current_capture()
+        if capture and capture.pages and capture.text == self.text:
+            page = capture.page_at(start)
+            if page is not None:
+                return f"page {page}, {where}"
+        return where
+
     @property
     def publisher_key(self):
         """Who published it, for counting independent publishers; "" when unknown."""
@@ -534,9 +551,30 @@ class Citation(Versioned):
                 "claimed_upper",
                 "updated",
             }
+        adding = self._state.adding
         super().save(*args, **kwargs)
+        if adding:
+            self.log_custody()
         # A citation moved to another event changes the grades of both.
         DamageEvent.objects.filter(pk__in={self.event_id, previous_event}).refresh_verification()
+
+    def log_custody(self):
+        """A `cited` entry in the custody log for the capture its quote is read from."""
+        capture = Capture.objects.filter(source=self.source_id).current().order_by("-pk").first()
+        if capture is None:
+            return
+        where = capture.locate(self.quote)
+        CustodyEntry.objects.append(
+            CustodyAction.CITED,
+            getattr(self, "_history_user", None) or "",
+            capture,
+            {
+                "citation": self.pk,
+                "event": self.event_id,
+                "quote_sha256": hashlib.sha256(self.quote.encode()).hexdigest(),
+                "offsets": list(where) if where else None,
+            },
+        )
 
     def clean(self):
         source = self.source if self.source_id else None
@@ -723,7 +761,7 @@ class Claim(models.Model):
             event=event,
             source=self.source,
             quote=self.quote,
-            locator=f"characters {self.start}–{self.end}",
+            locator=self.source.locator(self.start, self.end),
             stance=self.stance,
             claimed_level=self.level,
             claimed_date=self.date,
@@ -743,3 +781,294 @@ class Claim(models.Model):
         self.status = ClaimStatus.REJECTED
         self._change_reason = reason.strip() or "Rejected"
         self.save()
+
+
+class Immutable(Exception):
+    """A change to evidence as captured, or to its custody log: refused on every path. A
+    bug in the code that tried, never a user's mistake (curators supersede a capture)."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Rows that are written once: bulk updates and deletes are refused (the admin's
+    bulk actions, `bulk_update`, a cascade's collector all come through here)."""
+
+    def update(self, **kwargs):
+        raise Immutable(f"{self.model._meta.verbose_name_plural} are never changed.")
+
+    def delete(self):
+        raise Immutable(f"{self.model._meta.verbose_name_plural} are never deleted.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        # Refused before its transaction starts: it opens one without a savepoint.
+        return self.update()
+
+    _update = update
+
+
+class AppendOnly(models.Model):
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise Immutable(f"This {self._meta.verbose_name} is never changed once written.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise Immutable(f"This {self._meta.verbose_name} is never deleted.")
+
+
+def capture_storage():
+    """The captures' store, read from settings.STORAGES each time it is asked for (not
+    fixed when the model is defined), so that a store moved in the settings is used."""
+    from django.core.files.storage import storages
+
+    return storages["captures"]
+
+
+class CaptureMethod(models.TextChoices):
+    UPLOAD = "upload", "Uploaded file"
+    PASTE = "paste", "Pasted text"
+    INGEST = "ingest", "manage.py ingest"
+    IMPORT = "import", "Imported with the record"
+
+
+class CaptureQuerySet(AppendOnlyQuerySet):
+    def current(self):
+        """Captures no newer one supersedes."""
+        return self.filter(superseded_by__isnull=True)
+
+
+class Capture(AppendOnly):
+    """A source's original bytes as the register received them (an HTML page, a PDF, an
+    image, a text, a web archive), with their SHA-256: the evidentiary copy, kept apart
+    from the working copy (the source's text) and never changed. A newer capture
+    supersedes it; both stay. Taken through reports.evidence.store."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="captures")
+    file = models.FileField(storage=capture_storage, max_length=200, editable=False)
+    sha256 = models.CharField("SHA-256", max_length=64, db_index=True, editable=False)
+    size = models.PositiveBigIntegerField(editable=False)
+    media_type = models.CharField(max_length=100, editable=False)
+    original_name = models.CharField(max_length=255, blank=True, editable=False)
+    url = models.URLField("URL", max_length=1000, blank=True, editable=False)
+    method = models.CharField(max_length=20, choices=CaptureMethod, editable=False)
+    captured = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    captured_by = models.CharField(max_length=150, blank=True, editable=False)
+    register_version = models.CharField(max_length=80, blank=True, editable=False)
+    # The working copy read from these bytes, and its hash: quotes' offsets count in it.
+    text = models.TextField(blank=True, editable=False)
+    text_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    # PDFs: [start, end, page] of each page in `text`, for citation locators.
+    pages = models.JSONField(default=list, blank=True, editable=False)
+    supersedes = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="superseded_by",
+        editable=False,
+    )
+
+    objects = CaptureQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["source", "captured", "id"]
+
+    def __str__(self):
+        when = f"{self.captured:%Y-%m-%d %H:%M}"
+        return f"{self.media_type} captured {when} UTC, SHA-256 {self.sha256[:12]}…"
+
+    def facts(self):
+        """What the custody log's `captured` entry records of it: a change to any of
+        these in the database no longer matches the log (`manage.py verify_evidence`)."""
+        return {
+            "capture": self.pk,
+            "source": self.source_id,
+            "file": self.file.name,
+            "sha256": self.sha256,
+            "size": self.size,
+            "media_type": self.media_type,
+            "original_name": self.original_name,
+            "url": self.url,
+            "method": self.method,
+            "captured": self.captured.isoformat(),
+            "captured_by": self.captured_by,
+            "register_version": self.register_version,
+            "text_sha256": self.text_sha256,
+            "pages": self.pages,
+            "supersedes": self.supersedes_id,
+        }
+
+    def page_at(self, offset):
+        """The page of a PDF capture that holds character `offset` of its text, or None."""
+        for start, end, page in self.pages:
+            if start <= offset < end:
+                return page
+        return None
+
+    def locate(self, quote):
+        """Where `quote` is in the capture's text, as (start, end), or None: exactly,
+        else ignoring the spacing and quote marks Source.contains_quote ignores."""
+        if not quote or not self.text:
+            return None
+        start = self.text.find(quote)
+        if start >= 0:
+            return start, start + len(quote)
+        words = quote.translate(ONE_FOR_ONE).split()
+        found = re.search(r"\s+".join(map(re.escape, words)), self.text.translate(ONE_FOR_ONE))
+        return (found.start(), found.end()) if found else None
+
+    def read_bytes(self):
+        with capture_storage().open(self.file.name, "rb") as stored:
+            return stored.read()
+
+
+# Quote marks and dashes as normalise_for_quote reads them, one character for one, so
+# that an offset found in a translated text is the offset in the text.
+ONE_FOR_ONE = {k: v for k, v in QUOTE_MARKS.items() if v is not None and len(v) == 1}
+
+
+@receiver(pre_delete, sender=Capture)
+def refuse_deleting_a_capture(sender, instance, **kwargs):
+    raise Immutable("A capture is never deleted: it is the evidence as received.")
+
+
+class CustodyAction(models.TextChoices):
+    CAPTURED = "captured", "Captured"
+    EXTRACTED = "extracted", "Text extracted"
+    CITED = "cited", "Cited"
+    EXPORTED = "exported", "Exported"
+    VERIFIED = "verified", "Verified"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+GENESIS = "0" * 64
+
+
+def custody_digest(position, at, action, actor, capture, detail, previous):
+    """An entry's hash: SHA-256 of its fields as canonical JSON, the previous entry's
+    hash among them, so that changing, removing or reordering any entry breaks every
+    hash after it."""
+    body = json.dumps(
+        {
+            "position": position,
+            "at": at,
+            "action": action,
+            "actor": actor,
+            "capture": capture,
+            "detail": detail,
+            "previous": previous,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+class CustodyQuerySet(AppendOnlyQuerySet):
+    @transaction.atomic
+    def append(self, action, actor="", capture=None, detail=None):
+        """A new entry at the end of the log. Writers queue on one lock, so each entry
+        chains on the one before it even when two curators capture at once (on SQLite
+        the write lock taken when the transaction starts does the same)."""
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CUSTODY_LOCK])
+        last = self.order_by("-position").values("position", "hash").first()
+        position = last["position"] + 1 if last else 1
+        previous = last["hash"] if last else GENESIS
+        at = timezone.now()
+        entry = CustodyEntry(
+            position=position,
+            at=at,
+            action=action,
+            actor=getattr(actor, "username", actor) or "",
+            capture=capture,
+            detail=json.loads(json.dumps(detail or {}, default=str)),
+            previous=previous,
+        )
+        entry.hash = entry.digest()
+        entry.save()
+        return entry
+
+    def breaks(self):
+        """Each entry that no longer matches the chain, as (position, why), read in
+        batches: an edited entry (its hash is not its content's), a removed or moved one
+        (positions not consecutive, or its `previous` not the hash before it)."""
+        expected_position, previous = 1, GENESIS
+        for entry in self.order_by("position").iterator(chunk_size=2000):
+            if entry.position != expected_position:
+                yield (
+                    entry.position,
+                    (f"expected entry {expected_position} here: entries are missing or moved"),
+                )
+            if entry.previous != previous:
+                yield entry.position, "it does not chain on the entry before it"
+            if entry.digest() != entry.hash:
+                yield entry.position, "its content no longer matches its hash (edited)"
+            expected_position, previous = entry.position + 1, entry.hash
+
+
+# pg_advisory_xact_lock's key for appending to the custody log ("CUST" in ASCII).
+CUSTODY_LOCK = 0x43555354
+
+
+class CustodyEntry(AppendOnly):
+    """One line of the evidence's custody log: captured, text extracted, cited,
+    exported, verified, superseded; who and when. Append-only and hash-chained."""
+
+    position = models.PositiveIntegerField(unique=True, editable=False)
+    at = models.DateTimeField(editable=False)
+    action = models.CharField(max_length=20, choices=CustodyAction, editable=False)
+    actor = models.CharField(max_length=150, blank=True, editable=False)
+    capture = models.ForeignKey(
+        Capture,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="custody",
+        editable=False,
+    )
+    detail = models.JSONField(default=dict, blank=True, editable=False)
+    previous = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, unique=True, editable=False)
+
+    objects = CustodyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position"]
+        verbose_name_plural = "custody entries"
+
+    def __str__(self):
+        return f"{self.position}. {self.get_action_display()} {self.at:%Y-%m-%d %H:%M:%S} UTC"
+
+    def digest(self):
+        return custody_digest(
+            self.position,
+            self.at.isoformat(),
+            self.action,
+            self.actor,
+            self.capture_id,
+            self.detail,
+            self.previous,
+        )
+
+    def as_dict(self):
+        return {
+            "position": self.position,
+            "at": self.at.isoformat(),
+            "action": self.action,
+            "actor": self.actor,
+            "capture": self.capture_id,
+            "detail": self.detail,
+            "previous": self.previous,
+            "hash": self.hash,
+        }
+
+
+@receiver(pre_delete, sender=CustodyEntry)
+def refuse_deleting_custody(sender, instance, **kwargs):
+    raise Immutable("The custody log is append-only: no entry is ever deleted.")

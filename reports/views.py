@@ -30,6 +30,13 @@ class SourceDetailView(SingleObjectMixin, ListView):
         self.object = self.get_object(queryset=Source.objects.public())
         return super().get(request, *args, **kwargs)
 
+    def get_context_data(self, **kwargs):
+        # As received, newest first: their SHA-256 lets a reader check a copy they hold.
+        captures = self.object.captures.only(
+            "captured", "media_type", "size", "sha256", "supersedes", "source"
+        ).order_by("-captured", "-pk")
+        return super().get_context_data(captures=captures, **kwargs)
+
     def get_queryset(self):
         # Only what the page shows of each citation: sorting thousands of rows with every
         # column of the event and its site (descriptions included) took twice as long.

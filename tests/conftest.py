@@ -46,6 +46,20 @@ def pages_not_kept(settings):
     settings.PAGE_CACHE_SECONDS = 0
 
 
+@pytest.fixture(autouse=True)
+def capture_store(settings, tmp_path):
+    """Each test's captures in a folder of its own, never the checkout's var/captures."""
+    location = tmp_path / "captures"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "captures": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(location), "file_permissions_mode": 0o444},
+        },
+    }
+    return location
+
+
 @pytest.fixture
 def api():
     from rest_framework.test import APIClient

@@ -47,7 +47,7 @@ def data_stamp_sql(vendor):
     # Built once: finding the history tables through their managers costs more than
     # the query.
     from heritage.models import Actor, DamageEvent, PublicStamp, Site, SiteImage, SiteName
-    from reports.models import Citation, Source
+    from reports.models import Capture, Citation, Source
 
     quote = connection.ops.quote_name
     stamps, moments = [], []
@@ -55,6 +55,8 @@ def data_stamp_sql(vendor):
         history = quote(model.history.model._meta.db_table)
         stamps.append(f"(SELECT MAX(history_id) FROM {history})")
         moments.append(f"(SELECT MAX(history_date) FROM {history})")
+    # Captures are never changed or deleted: the newest one's id says a source has one more.
+    stamps.append(f"(SELECT MAX(id) FROM {quote(Capture._meta.db_table)})")
     # The epoch: a restore changes it (PublicStamp), so no stamp from before comes back.
     stamps.append(f"(SELECT MAX(epoch) FROM {quote(PublicStamp._meta.db_table)})")
     for model in (Site, DamageEvent, Source, Citation):

@@ -2,15 +2,26 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
-from reports.articles import SUFFIXES, ArticleError, check_size, read_article
-from reports.models import Source, SourceKind, site_gazetteer
+from reports.articles import SUFFIXES
+from reports.evidence import store
+from reports.evidence.formats import CaptureError
+from reports.models import CaptureMethod, Source, SourceKind, site_gazetteer
+
+# What ingest reads: articles, and the reports and web archives captures keep.
+READ = SUFFIXES | {".pdf", ".warc", ".wacz"}
+
+
+def readable(path):
+    return path.suffix.lower() in READ or path.name.lower().endswith(".warc.gz")
 
 
 class Command(BaseCommand):
     help = (
-        "Bring articles into the register: each .txt, .md or .html file (folders are read "
-        "through) becomes a source with its text, and the register proposes the damage "
+        "Bring articles into the register: each .txt, .md or .html file, PDF report or "
+        "WARC/WACZ web archive (folders are read through) becomes a source with its text, "
+        "kept as received with its SHA-256, and the register proposes the damage "
         "claims it reads in it, for curators to review. An article already held (same URL "
         "or same text) is recognised and left alone."
     )
@@ -28,28 +39,41 @@ class Command(BaseCommand):
     def handle(self, *args, paths, kind, publisher, language, **options):
         files = list(self.articles(paths))
         if not files:
-            raise CommandError("No .txt, .md or .html file found in the paths given.", returncode=2)
+            raise CommandError(
+                "No .txt, .md, .html, .pdf, .warc(.gz) or .wacz file found in the paths given.",
+                returncode=2,
+            )
         added = duplicates = claims = 0
         refused = []
         gazetteer = site_gazetteer()  # once: it compiles every site's names
         for number, path in enumerate(files, start=1):
             prefix = f"[{number}/{len(files)}] {path}"
             try:
-                check_size(path.stat().st_size)  # before reading it into memory
-                article = read_article(path.read_bytes(), path.name)
-            except (ArticleError, OSError) as error:
+                store.check_size(path.stat().st_size)  # before reading it into memory
+                data = path.read_bytes()
+                extracted = store.read(data, path.name)
+                if extracted.article is None:
+                    raise CaptureError("It holds no text to read (an image?): add it in the admin.")
+            except (CaptureError, OSError) as error:
                 refused.append(path)
                 self.stderr.write(f"{prefix}: refused. {error}")
                 continue
+            article = extracted.article
             try:
-                source = Source.objects.bring_in(
-                    article,
-                    gazetteer,
-                    kind=kind,
-                    title=article.title or path.stem,
-                    publisher=article.publisher or publisher,
-                    language=article.language or language,
-                )
+                # The source and its capture together, or neither.
+                with transaction.atomic():
+                    source = Source.objects.bring_in(
+                        article,
+                        gazetteer,
+                        kind=kind,
+                        title=article.title or path.stem,
+                        publisher=article.publisher or publisher,
+                        language=article.language or language,
+                    )
+                    store.take(
+                        source, data, method=CaptureMethod.INGEST, name=path.name,
+                        extracted=extracted,
+                    )  # fmt: skip
             except ValidationError as error:
                 if getattr(error, "code", None) == "article_held":
                     duplicates += 1
@@ -76,7 +100,7 @@ class Command(BaseCommand):
     def articles(self, paths):
         for path in paths:
             if path.is_dir():
-                yield from sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES)
+                yield from sorted(p for p in path.rglob("*") if readable(p))
             elif path.exists():
                 yield path
             else:
