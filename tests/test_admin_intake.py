@@ -4,7 +4,7 @@ import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -49,8 +49,9 @@ def test_pasted_html_is_reduced_to_its_words(editor_client):
 @pytest.mark.parametrize(
     ("upload", "message"),
     [
-        (SimpleUploadedFile("photo.txt", b"\x89PNG\r\n\x1a\n\x00\x00"), "not text"),
-        (SimpleUploadedFile("report.pdf", b"%PDF-1.7"), "not an article"),
+        (SimpleUploadedFile("photo.txt", b"\x89PNG\r\n\x1a\n\x00\x00"), "image could not be read"),
+        (SimpleUploadedFile("report.pdf", b"%PDF-1.7"), "PDF could not be read"),
+        (SimpleUploadedFile("tool.html", b"\x7fELF\x02\x01\x01" + bytes(64)), "not a kind"),
         (SimpleUploadedFile("empty.txt", b"   "), "no text"),
     ],
 )
@@ -172,14 +173,15 @@ PLAIN = (
 
 
 def test_pasted_text_needs_no_title_and_is_read_as_an_uploaded_file_is(editor_client):
-    editor_client.post(ADD_URL, source_form(publisher="", text=PLAIN))
-
     def fields(source):
         return (source.published, source.publisher, source.authors, source.text,
                 [(c.site_id, c.level, c.date) for c in source.claims.all()])  # fmt: skip
 
-    pasted = fields(Source.objects.get(title="Arch destroyed in Palmyra"))
-    Source.objects.filter(title="Arch destroyed in Palmyra").delete()
+    # Pasted, read, then undone: a source kept with its capture is never deleted.
+    with transaction.atomic():
+        editor_client.post(ADD_URL, source_form(publisher="", text=PLAIN))
+        pasted = fields(Source.objects.get(title="Arch destroyed in Palmyra"))
+        transaction.set_rollback(True)
     upload = SimpleUploadedFile("arch.txt", PLAIN.encode(), content_type="text/plain")
     editor_client.post(ADD_URL, source_form(publisher="", article_file=upload))
     uploaded = fields(Source.objects.get(title="Arch destroyed in Palmyra"))
@@ -258,3 +260,60 @@ def test_the_review_page_reads_in_a_fixed_number_of_queries(
         Claim.objects.create(source=source, site=Site.objects.get(slug=site), matched="x",
                              quote=source.text[:5], start=0, end=5)  # fmt: skip
     assert page_queries() == few == 7
+
+
+def test_an_uploaded_pdf_report_is_kept_and_a_claim_accepted_from_it_cites_its_page(
+    editor_client,
+):
+    from tests.documents import lines, pdf
+
+    report = pdf(
+        lines("Damage assessment of Palmyra", "Published 5 September 2015"),
+        lines("Imagery of 31 August 2015 was reviewed."),
+        lines("The Temple of Bel in Palmyra was destroyed by explosives."),
+        title=b"Palmyra damage assessment",
+    )
+    upload = SimpleUploadedFile("assessment.pdf", report, content_type="application/pdf")
+    editor_client.post(ADD_URL, source_form(article_file=upload, kind="satellite"))
+    source = Source.objects.get(title="Palmyra damage assessment")
+    capture = source.captures.get()
+    assert (capture.media_type, capture.method, capture.size) == (
+        "application/pdf",
+        "upload",
+        len(report),
+    )
+    assert capture.text == source.text
+    claim = source.claims.get(site__slug="temple-of-bel")
+    assert capture.page_at(claim.start) == 3
+    bel = DamageEvent.objects.filter(site__slug="temple-of-bel").first()
+    review(editor_client, source, claim, "accept", event=bel.pk, reason="The report's page 3")
+    claim.refresh_from_db()
+    assert claim.citation.locator == f"page 3, characters {claim.start}–{claim.end}"
+
+
+def test_a_pasted_article_is_kept_as_pasted(editor_client):
+    editor_client.post(ADD_URL, source_form(title="Pasted", text=ARTICLE_HTML))
+    capture = Source.objects.get(title="Pasted").captures.get()
+    assert capture.method == "paste"
+    assert capture.read_bytes() == ARTICLE_HTML.encode()
+
+
+def test_a_web_archive_upload_reads_its_page_and_keeps_the_archive(editor_client):
+    from tests.documents import warc
+
+    archive = warc(("https://news.example/arch", "text/html", ARTICLE_HTML.encode()))
+    upload = SimpleUploadedFile("arch.warc.gz", archive)
+    editor_client.post(ADD_URL, source_form(article_file=upload))
+    source = Source.objects.get(title="Arch destroyed in Palmyra")
+    assert source.url == "https://news.example/arch"
+    capture = source.captures.get()
+    assert capture.media_type == "application/warc" and capture.read_bytes() == archive
+    assert source.claims.filter(site__slug="monumental-arch").exists()
+
+
+def test_a_file_over_the_capture_limit_is_refused_before_it_is_read(editor_client, settings):
+    settings.CAPTURE_MAX_BYTES = 1000
+    upload = SimpleUploadedFile("wire.html", ARTICLE_HTML.encode() * 10)
+    response = editor_client.post(ADD_URL, source_form(title="Big", article_file=upload))
+    assert "CAPTURE_MAX_BYTES" in str(response.context["adminform"].form.errors["article_file"])
+    assert not Source.objects.filter(title="Big").exists()

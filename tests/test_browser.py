@@ -235,3 +235,47 @@ def test_the_api_docs_and_the_admin_s_own_pages_run_under_the_security_policy(
     page.locator("#id_name").press_sequentially("Qasr al-Hayr")
     expect(page.locator("#id_slug")).to_have_value("qasr-al-hayr")
     screenshot(page, "admin-site-add")
+
+
+def test_a_curator_downloads_an_events_evidence_bundle_that_verifies_offline(
+    live_palmyra, new_page, screenshot, django_user_model, settings, tmp_path
+):
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from django.core.management import call_command
+
+    from reports.evidence import store
+    from reports.evidence.signing import public_text
+
+    key = Ed25519PrivateKey.generate()  # made for this test; no key is kept anywhere
+    settings.EVIDENCE_SIGNING_KEY = base64.b64encode(
+        key.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+    ).decode()
+    event = DamageEvent.objects.filter(site__slug="temple-of-bel", state=State.PUBLISHED).first()
+    source = event.citations.first().source
+    capture = store.take(
+        source,
+        f"<html><body><p>{source.title}: the temple was destroyed.</p></body></html>".encode(),
+        method="upload",
+        name="report.html",
+    )
+
+    curator, _ = log_in(new_page, django_user_model, "curator")
+    curator.goto(f"/admin/heritage/damageevent/{event.pk}/change/")
+    screenshot(curator, "event-with-bundle-link")
+    with curator.expect_download() as download:
+        curator.get_by_role("link", name="Download the evidence bundle").click()
+    bundle = tmp_path / download.value.suggested_filename
+    download.value.save_as(bundle)
+    assert bundle.name.startswith(f"event-{event.pk}-evidence-")
+    call_command("verify_bundle", str(bundle), "--key", public_text(key.public_key()))
+    import zipfile
+
+    with zipfile.ZipFile(bundle) as opened:
+        assert opened.read(f"captures/{capture.sha256}.html") == capture.read_bytes()

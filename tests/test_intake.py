@@ -317,3 +317,41 @@ def test_the_gazetteer_is_built_again_only_when_the_sites_or_names_change():
     assert site_gazetteer() is first
     SiteName.objects.create(site=Site.objects.get(slug="tadmur-prison"), name="Tadmor jail")
     assert site_gazetteer() is not first
+
+
+def test_ingest_reads_pdf_reports_and_web_archives_and_keeps_each_as_received(tmp_path):
+    from reports.models import CustodyEntry
+    from tests.documents import lines, pdf, warc
+
+    report = pdf(
+        lines("Palmyra: damage seen on imagery", "Published 2 September 2015"),
+        lines("The Temple of Bel in Palmyra was destroyed by explosives."),
+        title=b"Palmyra: damage seen on imagery",
+    )
+    page = f"<html><head><title>Baalshamin</title></head><body><p>{ARTICLE}</p></body></html>"
+    (tmp_path / "assessment.pdf").write_bytes(report)
+    (tmp_path / "baalshamin.warc.gz").write_bytes(
+        warc(("https://news.example/baalshamin", "text/html", page.encode()))
+    )
+    out = ingest(tmp_path)
+    assert "2 article(s) added" in out
+    pdf_source = Source.objects.get(title="Palmyra: damage seen on imagery")
+    captured = pdf_source.captures.get()
+    assert (captured.method, captured.media_type) == ("ingest", "application/pdf")
+    claim = pdf_source.claims.get(site__slug="temple-of-bel")
+    assert captured.page_at(claim.start) == 2
+    web = Source.objects.get(url="https://news.example/baalshamin")
+    assert web.captures.get().read_bytes() == (tmp_path / "baalshamin.warc.gz").read_bytes()
+    assert web.claims.filter(site__slug="temple-of-baalshamin").exists()
+    call_command("verify_evidence", stdout=io.StringIO())
+    assert CustodyEntry.objects.last().action == "verified"
+
+
+def test_a_file_ingest_cannot_read_leaves_no_source_capture_or_log_entry(tmp_path):
+    from reports.models import Capture, CustodyEntry
+
+    (tmp_path / "locked.pdf").write_bytes(b"%PDF-1.4\n" + bytes(100))
+    with pytest.raises(CommandError):
+        ingest(tmp_path)
+    assert not Capture.objects.exists() and not CustodyEntry.objects.exists()
+    assert not Source.objects.filter(title__icontains="locked").exists()

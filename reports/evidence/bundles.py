@@ -6,11 +6,13 @@ Ed25519 signature of the manifest (`manifest.sig`) when a key is configured. Exp
 one is logged in the custody log. `manage.py verify_bundle` checks one."""
 
 import base64
+import decimal
 import hashlib
 import json
 import tempfile
 import zipfile
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from heritage.models import DamageEvent
@@ -62,6 +64,8 @@ class BundleError(ValueError):
 def _plain(value):
     if hasattr(value, "isoformat"):
         return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)  # coordinates as stored, to the last digit
     return value
 
 
@@ -196,7 +200,9 @@ def write(events, output, scope, actor=""):
             if key
             else {"algorithm": None, "why": "no signing key is configured (EVIDENCE_SIGNING_KEY)"}
         )
-        body = json.dumps(manifest, indent=1, ensure_ascii=False, sort_keys=True).encode()
+        body = json.dumps(
+            manifest, indent=1, ensure_ascii=False, sort_keys=True, cls=DjangoJSONEncoder
+        ).encode()
         bundle.writestr(MANIFEST, body)
         if key:
             bundle.writestr(SIGNATURE, base64.b64encode(key.sign(body)) + b"\n")
@@ -263,13 +269,14 @@ def check(path, key=None):
         if MANIFEST not in names:
             raise BundleError(f"{path} has no {MANIFEST}: not an evidence bundle.")
         body = _read_bounded(bundle, MANIFEST, MAX_MANIFEST_BYTES)
+        # The signature covers the manifest's bytes: checked before they are trusted.
+        problems = _signature_problems(bundle, names, body, key)
         try:
             manifest = json.loads(body)
         except ValueError as error:
-            raise BundleError(f"{MANIFEST} is not JSON: {error}.") from error
+            return [*problems, f"{MANIFEST}: not JSON any more ({error}): it was altered"], {}
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise BundleError(f"{MANIFEST} is not the manifest of an evidence bundle.")
-        problems = _signature_problems(bundle, names, body, manifest, key)
         listed = manifest.get("files") or {}
         for name, expected in sorted(listed.items()):
             if name not in names:
@@ -293,11 +300,10 @@ def check(path, key=None):
     return problems, manifest
 
 
-def _signature_problems(bundle, names, body, manifest, key):
-    signed = (manifest.get("signature") or {}).get("algorithm") == "Ed25519"
+def _signature_problems(bundle, names, body, key):
     if key is None:
         return []
-    if not signed or SIGNATURE not in names:
+    if SIGNATURE not in names:
         return [f"{SIGNATURE}: the bundle is not signed, so the key cannot vouch for it"]
     try:
         signature = base64.b64decode(_read_bounded(bundle, SIGNATURE, 1024).strip(), validate=True)

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from reports.articles import SUFFIXES
+from reports.articles import SUFFIXES, ArticleError, check_size
 from reports.evidence import store
 from reports.evidence.formats import CaptureError
 from reports.models import CaptureMethod, Source, SourceKind, site_gazetteer
@@ -49,12 +49,17 @@ class Command(BaseCommand):
         for number, path in enumerate(files, start=1):
             prefix = f"[{number}/{len(files)}] {path}"
             try:
-                store.check_size(path.stat().st_size)  # before reading it into memory
+                # Before reading it into memory: an article's limit for texts, the
+                # capture's for reports and archives.
+                size = path.stat().st_size
+                if path.suffix.lower() in SUFFIXES:
+                    check_size(size)
+                store.check_size(size)
                 data = path.read_bytes()
                 extracted = store.read(data, path.name)
                 if extracted.article is None:
                     raise CaptureError("It holds no text to read (an image?): add it in the admin.")
-            except (CaptureError, OSError) as error:
+            except (ArticleError, CaptureError, OSError) as error:
                 refused.append(path)
                 self.stderr.write(f"{prefix}: refused. {error}")
                 continue
