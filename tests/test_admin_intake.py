@@ -307,7 +307,8 @@ def test_a_web_archive_upload_reads_its_page_and_keeps_the_archive(editor_client
     source = Source.objects.get(title="Arch destroyed in Palmyra")
     assert source.url == "https://news.example/arch"
     capture = source.captures.get()
-    assert capture.media_type == "application/warc" and capture.read_bytes() == archive
+    assert capture.media_type == "application/warc"
+    assert capture.read_bytes() == archive
     assert source.claims.filter(site__slug="monumental-arch").exists()
 
 

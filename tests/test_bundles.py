@@ -82,7 +82,8 @@ def test_a_signed_bundle_holds_the_record_and_its_evidence_and_verifies(
         stored = opened.read(f"captures/{capture.sha256}.html")
     assert stored == PAGE
     [record] = manifest["events"]
-    assert record["id"] == event.pk and record["summary"] == "Cella blown up"
+    assert record["id"] == event.pk
+    assert record["summary"] == "Cella blown up"
     quoted = [c for c in record["citations"] if c["quote"] == QUOTE][0]
     start = capture.text.index(QUOTE)
     assert quoted["in_capture"] == {
@@ -211,12 +212,13 @@ def test_a_sites_bundle_holds_the_events_of_the_places_within_it(db, tmp_path):
     with zipfile.ZipFile(bundle) as opened:
         manifest = json.loads(opened.read("manifest.json"))
     ids = [event["id"] for event in manifest["events"]]
-    assert inside.pk in ids and elsewhere.pk not in ids
+    assert inside.pk in ids
+    assert elsewhere.pk not in ids
     verify(bundle)
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    ("args", "message"),
     [
         (["--event", "999999"], "There is no event 999999."),
         (["--site", "nowhere"], "There is no site “nowhere”."),
@@ -238,12 +240,13 @@ def test_a_capture_altered_in_the_store_is_not_exported(cited_event, capture_sto
     before = CustodyEntry.objects.count()
     with pytest.raises(CommandError, match="no longer has its SHA-256"):
         export(tmp_path, "--event", str(event.pk))
-    assert not list(tmp_path.glob("*.zip")) and not list(tmp_path.glob(".*.part"))
+    assert not list(tmp_path.glob("*.zip"))
+    assert not list(tmp_path.glob(".*.part"))
     assert CustodyEntry.objects.count() == before
 
 
 @pytest.mark.parametrize(
-    "content, message",
+    ("content", "message"),
     [
         (b"not a zip at all", "is not a zip file"),
         (None, "has no manifest.json"),
@@ -261,9 +264,7 @@ def test_verify_bundle_refuses_what_is_not_a_bundle(db, tmp_path, content, messa
     assert failed.value.returncode == 2
 
 
-def test_a_member_larger_than_its_manifest_says_is_read_no_further(
-    cited_event, tmp_path, capsys
-):
+def test_a_member_larger_than_its_manifest_says_is_read_no_further(cited_event, tmp_path, capsys):
     event, capture = cited_event
     bundle = export(tmp_path, "--event", str(event.pk))
     path = f"captures/{capture.sha256}.html"

@@ -77,7 +77,8 @@ def test_a_newer_capture_supersedes_the_older_and_both_stay(db, capture_store):
     newer = captured(older.source, PAGE.replace(b"gone", b"fallen"))
     assert newer.supersedes == older
     assert list(Capture.objects.current()) == [newer]
-    assert on_disk(capture_store, older).exists() and on_disk(capture_store, newer).exists()
+    assert on_disk(capture_store, older).exists()
+    assert on_disk(capture_store, newer).exists()
     superseded = older.custody.get(action=CustodyAction.SUPERSEDED)
     assert superseded.detail == {"superseded_by": newer.pk, "sha256": newer.sha256}
 
@@ -197,7 +198,8 @@ def test_editing_a_log_row_breaks_the_chain_at_that_row(db, capsys):
     verify_fails()
     err = capsys.readouterr().err
     assert "custody entry 3: its content no longer matches its hash (edited)" in err
-    assert "custody entry 2" not in err and "custody entry 4" not in err
+    assert "custody entry 2" not in err
+    assert "custody entry 4" not in err
 
 
 def test_removing_a_log_row_breaks_the_chain_after_it(db, capsys):
@@ -220,7 +222,8 @@ def test_editing_a_capture_row_no_longer_matches_its_logged_capture(db, capsys):
         )
     verify_fails()
     err = capsys.readouterr().err
-    assert f"capture {capture.pk}" in err and "custody log's entry of its capture: url" in err
+    assert f"capture {capture.pk}" in err
+    assert "custody log's entry of its capture: url" in err
 
 
 def test_a_capture_larger_than_the_setting_is_refused_with_nothing_stored(
@@ -230,13 +233,12 @@ def test_a_capture_larger_than_the_setting_is_refused_with_nothing_stored(
     source = make_source()
     with pytest.raises(CaptureError, match=r"at most 0\.0 MB \(CAPTURE_MAX_BYTES\)"):
         captured(source)
-    assert not Capture.objects.exists() and not CustodyEntry.objects.exists()
+    assert not Capture.objects.exists()
+    assert not CustodyEntry.objects.exists()
     assert not capture_store.exists() or not any(capture_store.rglob("*.*"))
 
 
-def test_bytes_that_cannot_be_read_leave_nothing_stored_and_the_log_unchanged(
-    db, capture_store
-):
+def test_bytes_that_cannot_be_read_leave_nothing_stored_and_the_log_unchanged(db, capture_store):
     captured()
     entries = list(CustodyEntry.objects.values_list("hash", flat=True))
     with pytest.raises(CaptureError):
@@ -287,7 +289,8 @@ def test_the_public_source_page_the_api_and_the_dump_carry_the_capture(db, clien
     answer = client.get(f"/api/v1/sources/{capture.source_id}/", HTTP_ACCEPT="application/json")
     shown = answer.json()["captures"]
     assert [c["sha256"] for c in shown] == [capture.sha256]
-    assert "captured_by" not in shown[0] and "text" not in shown[0]
+    assert "captured_by" not in shown[0]
+    assert "text" not in shown[0]
     from heritage.dataset import write_dump
 
     counts = write_dump(tmp_path / "dump.zip")

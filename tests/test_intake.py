@@ -353,5 +353,6 @@ def test_a_file_ingest_cannot_read_leaves_no_source_capture_or_log_entry(tmp_pat
     (tmp_path / "locked.pdf").write_bytes(b"%PDF-1.4\n" + bytes(100))
     with pytest.raises(CommandError):
         ingest(tmp_path)
-    assert not Capture.objects.exists() and not CustodyEntry.objects.exists()
+    assert not Capture.objects.exists()
+    assert not CustodyEntry.objects.exists()
     assert not Source.objects.filter(title__icontains="locked").exists()
