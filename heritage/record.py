@@ -304,6 +304,14 @@ class _Loader:
         else:
             source = self.update(row, source, values, "sources")
         self.sources[row.key] = source
+        if source.text:
+            # The text as the record's file gives it: its capture (the same text again
+            # is the capture already held, so loading twice adds none).
+            from reports.evidence import store
+
+            store.take(
+                source, source.text.encode(), method="import", name=str(row.file)[:255], user=self.user
+            )
 
     def event(self, row):
         data = row.data

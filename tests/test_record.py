@@ -110,6 +110,13 @@ def test_a_small_record_of_our_own_loads(tmp_path):
     load(str(record_file(tmp_path)))
     event = DamageEvent.objects.get(record_key="blast")
     assert (event.state, event.site.slug, event.citations.count()) == ("published", "a-temple", 1)
+    # The source's text is kept as the file gave it, once however often it is loaded.
+    source = event.citations.get().source
+    capture = source.captures.get()
+    assert capture.method == "import"
+    assert capture.read_bytes() == source.text.encode()
+    load(str(record_file(tmp_path)))
+    assert source.captures.count() == 1
 
 
 @pytest.mark.parametrize(
