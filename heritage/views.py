@@ -237,5 +237,18 @@ class AboutView(TemplateView):
             source_kinds=SourceKind,
             stances=Stance,
             bases=Basis,
+            signing_key=signing_public_key(),
             **kwargs,
         )
+
+
+def signing_public_key():
+    """The public half of the register's bundle-signing key, for readers to check
+    bundles with; "" when none is configured (or it cannot be read: `check` says so)."""
+    from reports.evidence.signing import BadKey, public_text, register_key
+
+    try:
+        key = register_key()
+    except BadKey:
+        return ""
+    return public_text(key.public_key()) if key else ""

@@ -317,3 +317,22 @@ def test_the_admin_downloads_an_events_bundle_and_a_lists(
         manifest = json.loads(opened.read("manifest.json"))
     assert sorted(e["id"] for e in manifest["events"]) == sorted([event.pk, other.pk])
     verify(listed, "--key", signing_key)
+
+
+def test_an_unreadable_signing_key_is_a_system_check_error_not_a_failed_export(settings):
+    from reports.checks import signing_key_is_readable
+
+    settings.EVIDENCE_SIGNING_KEY = "c2hvcnQ="  # base64, but 5 bytes
+    [error] = signing_key_is_readable(None)
+    assert error.id == "reports.E001"
+    assert "must be 32 bytes; it is 5" in error.msg
+    settings.EVIDENCE_SIGNING_KEY = ""
+    assert signing_key_is_readable(None) == []
+
+
+def test_the_method_page_publishes_the_public_key_to_check_bundles_with(
+    db, client, signing_key
+):
+    page = client.get("/about/").content.decode()
+    assert signing_key in page
+    assert "verify_bundle" in page
