@@ -310,7 +310,11 @@ class _Loader:
             from reports.evidence import store
 
             store.take(
-                source, source.text.encode(), method="import", name=str(row.file)[:255], user=self.user
+                source,
+                source.text.encode(),
+                method="import",
+                name=str(row.file)[:255],
+                user=self.user,
             )
 
     def event(self, row):

@@ -330,9 +330,7 @@ def test_an_unreadable_signing_key_is_a_system_check_error_not_a_failed_export(s
     assert signing_key_is_readable(None) == []
 
 
-def test_the_method_page_publishes_the_public_key_to_check_bundles_with(
-    db, client, signing_key
-):
+def test_the_method_page_publishes_the_public_key_to_check_bundles_with(db, client, signing_key):
     page = client.get("/about/").content.decode()
     assert signing_key in page
     assert "verify_bundle" in page
