@@ -1,5 +1,6 @@
-"""manage.py backup and restore: a backup brings back every row, is consistent while the
-site writes, and a restore refuses what it cannot safely do and can itself be undone."""
+"""manage.py backup and restore: a backup brings back every row and every capture's file,
+is consistent while the site writes, and a restore refuses what it cannot safely do and
+can itself be undone."""
 
 import io
 import os
@@ -7,6 +8,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import zipfile
 from contextlib import closing
 from pathlib import Path
 
@@ -18,8 +20,10 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 
+from heritage.management.commands.backup import captures_archive
 from heritage.models import DamageEvent, Site
-from reports.models import Citation
+from reports.evidence import store
+from reports.models import Capture, Citation, CustodyEntry
 from tests.databases import new_database
 from tests.helpers import edit, make_citation, make_event, make_source, remove
 
@@ -106,7 +110,7 @@ def test_a_backup_is_written_under_a_timestamped_name_and_says_what_it_holds(pal
     assert f"Wrote {path} (" in out
     assert " MB): 17 sites, " in out
     counts = [DamageEvent.objects.count(), "events", Citation.objects.count(), "citations"]
-    assert "{} {}, 21 sources, {} {}.".format(*counts) in out
+    assert "{} {}, 21 sources, {} {}, 0 captures.".format(*counts) in out
 
 
 def test_a_restore_first_backs_up_what_it_replaces_so_it_can_be_undone(backup_file, backups):
@@ -344,3 +348,170 @@ def test_validators_handed_out_before_a_restore_never_match_after_it(backup_file
     run("restore", str(backup_file), yes=True)
     # The same rows as when the ETag was given, but another epoch: no 304 across a restore.
     assert api.get("/api/v1/events/", HTTP_IF_NONE_MATCH=before).status_code == 200
+
+
+# Evidence captures: each file the backup's captures name travels beside it, in
+# <backup>.captures.zip, and comes back checked against its SHA-256.
+
+PAGE = (
+    b"<html><head><title>Temple of Bel destroyed</title></head><body><article><p>Satellite "
+    b"images show the Temple of Bel in Palmyra was destroyed on Sunday.</p></article></body>"
+    b"</html>"
+)
+
+
+def take_capture(data=PAGE):
+    return store.take(make_source(), data, method="upload", name="x.html")
+
+
+def custody_log():
+    return list(CustodyEntry.objects.order_by("position").values_list("position", "hash"))
+
+
+def move_store(settings, folder):
+    """What a new machine looks like to the register: a captures store with nothing in it."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "captures": {**settings.STORAGES["captures"], "OPTIONS": {"location": str(folder)}},
+    }
+
+
+def empty(folder):
+    for path in folder.rglob("*"):
+        if path.is_file():
+            path.chmod(0o644)  # stored read-only
+            path.unlink()
+
+
+def test_a_restore_on_a_new_machine_brings_back_the_captures_and_their_custody_log(
+    palmyra, backups, settings, tmp_path
+):
+    capture = take_capture()
+    log = custody_log()
+    path = backups / f"palmyra{SUFFIX}"
+    out = run("backup", output=path)
+    archive = captures_archive(path)
+    assert f"1 captures (their files in {archive}, " in out
+    with zipfile.ZipFile(archive) as carried:
+        [member] = carried.infolist()
+    assert member.filename == capture.file.name
+    assert member.compress_type == zipfile.ZIP_STORED
+    take_capture(b"<html><body><p>Taken after the backup.</p></body></html>")
+    assert custody_log() != log
+
+    new_store = tmp_path / "new machine"
+    move_store(settings, new_store)
+    out = run("restore", str(path), yes=True)
+    assert f"Brought 1 capture file(s) back from {archive}." in out
+    assert (new_store / capture.file.name).read_bytes() == PAGE
+    assert list(Capture.objects.values_list("pk", flat=True)) == [capture.pk]
+    assert custody_log() == log
+    assert "all match" in run("verify_evidence")
+
+
+def test_a_restore_leaves_a_file_the_store_holds_as_it_is(palmyra, backups, capture_store):
+    capture = take_capture()
+    path = backups / f"palmyra{SUFFIX}"
+    run("backup", output=path)
+    stored = (capture_store / capture.file.name).stat()
+
+    out = run("restore", str(path), yes=True)
+    assert "Brought" not in out
+    again = (capture_store / capture.file.name).stat()
+    assert (again.st_ino, again.st_mtime_ns) == (stored.st_ino, stored.st_mtime_ns)
+
+
+def test_a_backup_without_its_captures_archive_is_refused_naming_the_capture(
+    palmyra, backups, capture_store
+):
+    capture = take_capture()
+    path = backups / f"palmyra{SUFFIX}"
+    run("backup", output=path)
+    captures_archive(path).unlink()
+    empty(capture_store)
+    Site.objects.filter(slug="temple-of-bel").update(name="Kept")
+
+    where = re.escape(f"{captures_archive(path)} (copy it beside the backup)")
+    reason = rf"capture {capture.pk} \({capture.file.name}\): not in the store, nor in {where}"
+    assert_refused("restore", str(path), yes=True, reason=reason)
+    assert Site.objects.filter(name="Kept").exists()
+    assert not list(backups.glob("before-restore-*"))
+
+
+def rewrite(archive, change):
+    """The archive with each member's bytes changed by `change`, stored as zipfile would."""
+    with zipfile.ZipFile(archive) as carried:
+        members = {name: carried.read(name) for name in carried.namelist()}
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as carried:
+        for name, data in members.items():
+            carried.writestr(name, change(data))
+
+
+def flip_a_byte(archive):
+    """A damaged copy: one byte of the member's contents changed, its CRC left as it was."""
+    data = bytearray(archive.read_bytes())
+    data[data.index(b"Temple of Bel")] ^= 1
+    archive.write_bytes(bytes(data))
+
+
+ALTERATIONS = {
+    "other bytes": lambda archive: rewrite(archive, lambda data: data.replace(b"Bel", b"Baal")),
+    # A zip bomb's shape: tiny deflated, large read. Read no further than the recorded size.
+    "more bytes": lambda archive: rewrite(archive, lambda data: data + b" " * 10_000_000),
+    "damaged": flip_a_byte,
+}
+
+
+@pytest.mark.parametrize("alteration", ALTERATIONS)
+def test_a_capture_altered_in_the_archive_is_refused(palmyra, backups, capture_store, alteration):
+    capture = take_capture()
+    path = backups / f"palmyra{SUFFIX}"
+    run("backup", output=path)
+    ALTERATIONS[alteration](captures_archive(path))
+    empty(capture_store)
+
+    reason = rf"capture {capture.pk} \(.*\): its copy in .* is not the file captured"
+    assert_refused("restore", str(path), yes=True, reason=reason)
+    assert not (capture_store / capture.file.name).exists()
+
+
+def test_a_restore_refuses_a_store_holding_other_bytes_under_a_captures_name(
+    palmyra, backups, capture_store
+):
+    capture = take_capture()
+    path = backups / f"palmyra{SUFFIX}"
+    run("backup", output=path)
+    stored = capture_store / capture.file.name
+    stored.chmod(0o644)
+    stored.write_bytes(PAGE.replace(b"Bel", b"Baal"))
+
+    reason = rf"capture {capture.pk} \(.*\): the store holds other bytes under its name"
+    assert_refused("restore", str(path), yes=True, reason=reason)
+    assert b"Baal" in stored.read_bytes()  # never overwritten, even with the archive's copy
+
+
+def lose(path):
+    path.unlink()
+
+
+def alter(path):
+    path.chmod(0o644)
+    path.write_bytes(PAGE.replace(b"Bel", b"Baal"))
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"), [(lose, "is missing from"), (alter, "no longer has")]
+)
+def test_a_backup_fails_naming_a_capture_the_store_lost_or_altered_and_leaves_no_file(
+    palmyra, backups, capture_store, damage, reason
+):
+    kept = take_capture(b"<html><body><p>Kept as captured.</p></body></html>")
+    capture = take_capture()
+    damage(capture_store / capture.file.name)
+
+    with pytest.raises(
+        CommandError, match=rf"capture {capture.pk} \(.*\): its file {reason}"
+    ) as failed:
+        run("backup", output=backups / f"palmyra{SUFFIX}")
+    assert f"capture {kept.pk} " not in str(failed.value)
+    assert not list(backups.iterdir())  # neither the database nor the archive, whole or part

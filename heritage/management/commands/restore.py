@@ -1,9 +1,11 @@
 import re
 import sqlite3
 import sys
+import zipfile
 from contextlib import closing
 from pathlib import Path
 
+from django.core.files import File
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connection, connections
@@ -11,14 +13,21 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 
 from heritage.management.commands.backup import (
+    CaptureFile,
     Refused,
+    captures_archive,
     check_database,
+    copy_checked,
     count_rows,
     describe,
+    distinct_files,
+    name_capture,
     new_backup_path,
     postgres_tool,
     run_postgres_tool,
+    sqlite_captures,
 )
+from reports.models import capture_storage
 
 
 # The rows of a table in pg_restore's script: COPY … (columns) FROM stdin; then a line a
@@ -31,6 +40,19 @@ def copied_rows(table):
 
 COPY_MIGRATIONS = copied_rows("django_migrations")
 COPY_MARKS = copied_rows("heritage_backupmark")
+COPY_CAPTURES = copied_rows("reports_capture")
+
+
+def copied_records(pattern, script):
+    """The rows of one table in pg_restore's script, as dicts by column name; None when
+    the script does not hold the table."""
+    copy = pattern.search(script)
+    if copy is None:
+        return None
+    columns = [column.strip('"') for column in copy[1].split(", ")]
+    return [dict(zip(columns, line.split("\t"), strict=True)) for line in copy[2].splitlines()]
+
+
 # What a backup of the register holds, whatever else: without these it is not one.
 REQUIRED_TABLES = [
     "django_migrations", "heritage_site", "heritage_damageevent", "reports_source",
@@ -66,13 +88,35 @@ class Command(BaseCommand):
                 f"{path} was made by a newer version of the register: it holds migrations "
                 f"this code does not have ({names}). Update the code, then restore."
             )
-        self.confirm(path, yes)
+        if connection.vendor == "sqlite":
+            captures = self.sqlite_captures(path)
+        else:
+            captures = self.postgres_captures(path)
+        # Kept open until the files are copied: what was checked is what is copied, even
+        # if another archive is put in its place while the operator is asked to confirm.
+        archive = self.open_archive(path)
+        try:
+            missing = self.check_captures(path, captures, archive)
+            self.confirm(path, yes)
 
-        # A new, empty database (the recovery path) has nothing to keep first.
-        safety = None
-        if "heritage_site" in connection.introspection.table_names():
-            safety = new_backup_path("before-restore")
-            call_command("backup", output=safety, stdout=self.stdout, no_color=options["no_color"])
+            # A new, empty database (the recovery path) has nothing to keep first.
+            safety = None
+            if "heritage_site" in connection.introspection.table_names():
+                safety = new_backup_path("before-restore")
+                call_command(
+                    "backup",
+                    output=safety,
+                    captures=False,
+                    stdout=self.stdout,
+                    no_color=options["no_color"],
+                )
+            # The files before the rows that name them: the site never shows a capture
+            # whose file is not there yet, and a restore that fails from here on leaves
+            # the store only holding more files (under their hash, so of no harm).
+            self.bring_back(missing, archive)
+        finally:
+            if archive:
+                archive.close()
         if connection.vendor == "sqlite":
             self.restore_sqlite(path)
         else:
@@ -85,6 +129,10 @@ class Command(BaseCommand):
             counts = count_rows(cursor)
         self.new_epoch()
         self.stdout.write(self.style.SUCCESS(f"Restored {path}: {describe(counts)}."))
+        if missing:
+            self.stdout.write(
+                f"Brought {len(missing)} capture file(s) back from {archive.filename}."
+            )
         if safety:
             self.stdout.write(f"The data it replaced is in {safety}: restore that file to undo.")
         else:
@@ -151,13 +199,85 @@ class Command(BaseCommand):
         script = run_postgres_tool(
             [pg_restore, "--data-only", "--table=django_migrations", "--file=-", str(path)]
         ).stdout
-        copy = COPY_MIGRATIONS.search(script)
-        if copy is None:
+        rows = copied_records(COPY_MIGRATIONS, script)
+        if rows is None:
             raise Refused(f"{path} is not a backup of the register: it has no django_migrations.")
-        columns = [column.strip('"') for column in copy[1].split(", ")]
-        app, name = columns.index("app"), columns.index("name")
-        rows = [line.split("\t") for line in copy[2].splitlines()]
-        return [(row[app], row[name]) for row in rows]
+        return [(row["app"], row["name"]) for row in rows]
+
+    def sqlite_captures(self, path):
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            return sqlite_captures(db)
+
+    def postgres_captures(self, path):
+        pg_restore = postgres_tool("pg_restore")
+        script = run_postgres_tool(
+            [pg_restore, "--data-only", "--table=reports_capture", "--file=-", str(path)]
+        ).stdout
+        rows = copied_records(COPY_CAPTURES, script) or []  # none: made before captures
+        return [
+            CaptureFile(int(row["id"]), row["file"], row["sha256"], int(row["size"]))
+            for row in rows
+        ]
+
+    def open_archive(self, path):
+        """The zip of capture files beside the backup, or None when there is none."""
+        if not captures_archive(path).is_file():
+            return None
+        try:
+            return zipfile.ZipFile(captures_archive(path))
+        except zipfile.BadZipFile as error:
+            raise Refused(f"{captures_archive(path)} is damaged: {error}.") from error
+
+    def check_captures(self, path, captures, archive):
+        """The captures whose files must come from the backup's archive. Refused, naming
+        each, when a file is neither in the store nor in the archive with its SHA-256, or
+        when the store holds other bytes under its name: a record pointing at evidence
+        that is not there, or not as captured, is not restored."""
+        storage, problems, missing = capture_storage(), [], {}
+        carried = set(archive.namelist()) if archive else set()
+        for capture in distinct_files(captures):
+            if storage.exists(capture.file):
+                with storage.open(capture.file, "rb") as stored:
+                    if not copy_checked(stored, capture):
+                        problems.append(
+                            f"{name_capture(capture)}: the store holds other bytes under its "
+                            "name, which are never overwritten. Run `manage.py verify_evidence`."
+                        )
+            elif capture.file not in carried:
+                problems.append(
+                    f"{name_capture(capture)}: not in the store, nor in "
+                    f"{captures_archive(path)} (copy it beside the backup)"
+                )
+            else:
+                try:
+                    with archive.open(capture.file) as member:
+                        matches = copy_checked(member, capture)
+                except zipfile.BadZipFile:  # a damaged member: zipfile checks its CRC
+                    matches = False
+                if not matches:
+                    problems.append(
+                        f"{name_capture(capture)}: its copy in {archive.filename} is not the "
+                        f"file captured (SHA-256 {capture.sha256}, {capture.size} bytes)"
+                    )
+                missing[capture.file] = capture
+        if problems:
+            raise Refused(
+                f"Not restored: {path} names capture files that cannot be brought back as "
+                "captured. Nothing was changed.\n" + "\n".join(problems)
+            )
+        return list(missing.values())
+
+    def bring_back(self, missing, archive):
+        """Writes the checked files of the archive into the store, under their names."""
+        storage = capture_storage()
+        for capture in missing:
+            if storage.exists(capture.file):
+                continue  # written meanwhile by a new capture of the same bytes
+            # The member's size was checked: zipfile reads no more than that.
+            with archive.open(capture.file) as member:
+                saved = storage.save(capture.file, File(member, name=capture.file))
+            if saved != capture.file:  # a store that renames rather than overwrite
+                storage.delete(saved)
 
     def check_tables(self, path, tables):
         missing = [table for table in REQUIRED_TABLES if table not in tables]
