@@ -183,8 +183,8 @@ def test_an_altered_cursor_is_a_400_naming_it(api, cursor):
         ("/api/v1/events/", 2),
         # the data stamp, the sites joined to their stored documents
         ("/api/v1/sites/", 2),
-        # the data stamp, the public sources with their event counts
-        ("/api/v1/sources/", 2),
+        # the data stamp, the public sources with their event counts, their captures
+        ("/api/v1/sources/", 3),
         # the data stamp, the citations with their events, sites and sources
         ("/api/v1/citations/", 2),
     ],

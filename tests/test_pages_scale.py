@@ -266,12 +266,12 @@ def test_the_events_page_with_a_search_costs_four_queries(
     assert shown(response)
 
 
-def test_a_source_page_costs_three_queries_however_often_it_is_cited(
+def test_a_source_page_costs_four_queries_however_often_it_is_cited(
     client, django_assert_num_queries
 ):
     for times in (3, 130):
         source = cited_source(times)
-        # Expect 3 queries: the source, its citations' ids (no more than the limit and
-        # one), and the page's citations with their events and sites.
-        with django_assert_num_queries(3):
+        # Expect 4 queries: the source, its citations' ids (no more than the limit and
+        # one), the page's citations with their events and sites, and its captures.
+        with django_assert_num_queries(4):
             client.get(source.get_absolute_url())

@@ -301,9 +301,9 @@ def test_the_method_page_explains_levels_grades_dates_and_citing(client):
         # the site with its record and parent, names, images, children with their
         # record, events with site and actor, citations with their sources
         ("/sites/temple-of-bel/", 6),
-        # the source, the paginator's bounded count of its citations, and a page of them
-        # with their events and sites
-        ("/sources/1/", 3),
+        # the source, the paginator's bounded count of its citations, a page of them
+        # with their events and sites, and the source's captures
+        ("/sources/1/", 4),
         # the public record's version, its site, event and source counts (kept until
         # it changes), the public sites and their stored features counted, the stored
         # map points, the latest events, their citations with their sources
