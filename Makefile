@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install migrate data clean bench bench-intake loadtest
+.PHONY: run test lint format install migrate data clean bench bench-intake bench-evidence loadtest
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (see .python-version)." >&2; exit 2; }
@@ -52,6 +52,10 @@ bench: install
 # Intake reading 1,000 articles of 5 KB against 10,000 sites; fails over 20 s.
 bench-intake: install
 	$(BIN)/python bench/intake.py $(BENCH_ARGS)
+
+# Captures taken, verify_evidence, a site's bundle exported and verified (bench/evidence.py).
+bench-evidence: install
+	$(BIN)/python bench/evidence.py $(BENCH_ARGS)
 
 # 50 readers at once for a minute while a curator writes through the API, against
 # gunicorn; fails on any error. Figures into docs/benchmarks.md. Builds its demo data
