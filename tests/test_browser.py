@@ -270,7 +270,7 @@ def test_a_curator_downloads_an_events_evidence_bundle_that_verifies_offline(
     curator.goto(f"/admin/heritage/damageevent/{event.pk}/change/")
     screenshot(curator, "event-with-bundle-link")
     with curator.expect_download() as download:
-        curator.get_by_role("link", name="Download the evidence bundle").click()
+        curator.get_by_role("button", name="Download the evidence bundle").click()
     bundle = tmp_path / download.value.suggested_filename
     download.value.save_as(bundle)
     assert bundle.name.startswith(f"event-{event.pk}-evidence-")

@@ -272,7 +272,7 @@ def test_a_member_larger_than_its_manifest_says_is_read_no_further(cited_event, 
     bomb = rewritten(bundle, tmp_path, lambda n, d: bytes(20_000_000) if n == path else d)
     with pytest.raises(CommandError):
         verify(bomb)
-    assert f"{path} is larger than its manifest says" in capsys.readouterr().err
+    assert f"{path}: its size is not the manifest's" in capsys.readouterr().err
 
 
 def test_a_wrong_key_argument_is_a_clear_refusal(cited_event, tmp_path):
@@ -299,7 +299,10 @@ def test_the_admin_downloads_an_events_bundle_and_a_lists(
     client.force_login(user)
     page = client.get(f"/admin/heritage/damageevent/{event.pk}/change/").content.decode()
     assert f"/admin/heritage/damageevent/{event.pk}/bundle/" in page
-    response = client.get(f"/admin/heritage/damageevent/{event.pk}/bundle/")
+    # Exporting is logged: a link another site could make a browser follow must not do it.
+    assert client.get(f"/admin/heritage/damageevent/{event.pk}/bundle/").status_code == 405
+    assert not CustodyEntry.objects.filter(action="exported").exists()
+    response = client.post(f"/admin/heritage/damageevent/{event.pk}/bundle/")
     assert response["Content-Type"] == "application/zip"
     single = tmp_path / "single.zip"
     single.write_bytes(b"".join(response.streaming_content))
@@ -334,3 +337,71 @@ def test_the_method_page_publishes_the_public_key_to_check_bundles_with(db, clie
     page = client.get("/about/").content.decode()
     assert signing_key in page
     assert "verify_bundle" in page
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+@pytest.mark.parametrize("planted", ["captures/{sha256}.html", "manifest.json"])
+def test_a_second_member_of_the_same_name_planted_before_the_real_one_is_refused(
+    cited_event, signing_key, tmp_path, capsys, planted
+):
+    event, capture = cited_event
+    bundle = export(tmp_path, "--event", str(event.pk))
+    forged, name = tmp_path / "forged.zip", planted.format(sha256=capture.sha256)
+    with zipfile.ZipFile(bundle) as original, zipfile.ZipFile(forged, "w") as out:
+        out.writestr(name, b"<p>The temple is intact.</p>")  # what a reader may see first
+        for member in original.namelist():
+            out.writestr(member, original.read(member))
+    with pytest.raises(CommandError) as failed:
+        verify(forged, "--key", signing_key)
+    assert failed.value.returncode == 1
+    assert f"{name}: in the bundle twice" in capsys.readouterr().err
+
+
+def test_the_same_bytes_captured_for_two_cited_sources_are_one_file(db, tmp_path):
+    event = make_published_event()
+    for title in ("First relay", "Second relay"):
+        source = make_source(title=title)
+        store.take(source, PAGE, method="upload", name="bel.html")
+        make_citation(event, source=source, quote=QUOTE, approve=True)
+    bundle = export(tmp_path, "--event", str(event.pk))
+    with zipfile.ZipFile(bundle) as opened:
+        names = opened.namelist()
+    assert len(names) == len(set(names))
+    verify(bundle)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        "not a list",
+        {"README.txt": "not a dict"},
+        {"README.txt": {"sha256": "0" * 64}},
+        {"README.txt": {"sha256": "0" * 64, "size": 10**13}},
+    ],
+)
+def test_a_hand_made_manifest_is_refused_with_a_reason(cited_event, tmp_path, files):
+    event, _ = cited_event
+    bundle = export(tmp_path, "--event", str(event.pk))
+
+    def rewrite(name, data):
+        if name != "manifest.json":
+            return data
+        manifest = json.loads(data)
+        manifest["files"] = files
+        return json.dumps(manifest).encode()
+
+    with pytest.raises(CommandError, match="does not list its files") as failed:
+        verify(rewritten(bundle, tmp_path, rewrite))
+    assert failed.value.returncode == 2
+
+
+def test_a_capture_missing_from_the_store_is_a_clear_refusal_not_an_error_page(
+    cited_event, capture_store, tmp_path, admin_client
+):
+    event, capture = cited_event
+    (capture_store / capture.file.name).unlink()
+    with pytest.raises(CommandError, match="cannot be read"):
+        export(tmp_path, "--event", str(event.pk))
+    response = admin_client.post(f"/admin/heritage/damageevent/{event.pk}/bundle/", follow=True)
+    assert response.status_code == 200
+    assert "No bundle written" in response.content.decode()

@@ -3,7 +3,7 @@ action on the list of events (the list as filtered)."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils import timezone
@@ -38,6 +38,10 @@ class BundleAdmin:
         return [path("<int:pk>/bundle/", view, name=name), *super().get_urls()]
 
     def bundle_view(self, request, pk):
+        # A POST: an export is logged in the custody log, and a GET can be made by any
+        # page the curator visits.
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
         obj = get_object_or_404(self.get_queryset(request), pk=pk)
         if not self.has_view_permission(request, obj):
             raise PermissionDenied
@@ -57,8 +61,11 @@ class BundleAdmin:
             return "Once saved."
         opts = self.model._meta
         url = reverse(f"admin:{opts.app_label}_{opts.model_name}_bundle", args=[obj.pk])
+        # A button of the change form sent elsewhere (formaction): a form inside the
+        # change form is not allowed, and the form's CSRF token goes with it.
         return format_html(
-            '<a href="{}" class="evidence-bundle" download>Download the evidence bundle</a> '
+            '<button type="submit" class="button evidence-bundle" formaction="{}" '
+            'formmethod="post" formnovalidate>Download the evidence bundle</button> '
             "(a zip: the records, their citations and history, the captured sources, their "
             "custody log, signed with the register's key when one is configured).",
             url,

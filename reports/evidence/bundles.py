@@ -11,6 +11,8 @@ import hashlib
 import json
 import tempfile
 import zipfile
+import zlib
+from collections import Counter
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
@@ -18,11 +20,12 @@ from django.utils import timezone
 from heritage.models import DamageEvent
 from reports.evidence.signing import public_text, register_key, verifies
 from reports.evidence.store import register_version
-from reports.models import Capture, CustodyAction, CustodyEntry, custody_digest
+from reports.models import Capture, CustodyAction, CustodyEntry, capture_storage, custody_digest
 
 FORMAT = "heritage-register evidence bundle"
 FORMAT_VERSION = 1
 MANIFEST, SIGNATURE, README = "manifest.json", "manifest.sig", "README.txt"
+CHUNK = 1024 * 1024
 # A filtered list exports at most this many events: a bundle is evidence for a case,
 # not a copy of the register (the dump is that).
 MAX_EVENTS = 1000
@@ -180,21 +183,15 @@ def write(events, output, scope, actor=""):
     `output`; returns the manifest. Logs the export."""
     manifest, captures = manifest_for(events, scope, actor)
     key = register_key()
-    files = {README: README_TEXT.encode()}
+    files = {README: _digest(README_TEXT.encode())}
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-        bundle.writestr(README, files[README])
+        bundle.writestr(README, README_TEXT.encode())
         for capture in captures:
-            data = capture.read_bytes()
-            if hashlib.sha256(data).hexdigest() != capture.sha256:
-                raise BundleError(
-                    f"Capture {capture.pk}'s file no longer has its SHA-256: it is not "
-                    "exported. Run `manage.py verify_evidence`."
-                )
-            # Archives and PDFs are compressed already.
-            compress = zipfile.ZIP_DEFLATED if capture.media_type.startswith("text/") else 0
-            bundle.writestr(capture_path(capture), data, compress_type=compress)
-            files[capture_path(capture)] = data
-        manifest["files"] = {name: _digest(data) for name, data in files.items()}
+            path = capture_path(capture)
+            if path in files:  # the same bytes captured twice: one file
+                continue
+            files[path] = _copy_capture(capture, bundle, path)
+        manifest["files"] = files
         manifest["signature"] = (
             {"algorithm": "Ed25519", "file": SIGNATURE, "public_key": public_text(key.public_key())}
             if key
@@ -220,6 +217,36 @@ def write(events, output, scope, actor=""):
     return manifest
 
 
+def _copy_capture(capture, bundle, path):
+    """Streams a capture from the store into the bundle, checking its hash on the way
+    (a capture may be tens of megabytes: never held whole)."""
+    digest, size = hashlib.sha256(), 0
+    # Archives and PDFs are compressed already.
+    compress = zipfile.ZIP_DEFLATED if capture.media_type.startswith("text/") else 0
+    info = zipfile.ZipInfo(path, date_time=capture.captured.timetuple()[:6])
+    info.compress_type = compress
+    try:
+        with (
+            capture_storage().open(capture.file.name, "rb") as stored,
+            bundle.open(info, "w", force_zip64=True) as member,
+        ):
+            while chunk := stored.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                member.write(chunk)
+    except OSError as error:
+        raise BundleError(
+            f"Capture {capture.pk}'s file cannot be read ({error}): it is not exported. "
+            "Run `manage.py verify_evidence`."
+        ) from error
+    if digest.hexdigest() != capture.sha256 or size != capture.size:
+        raise BundleError(
+            f"Capture {capture.pk}'s file no longer has its SHA-256: it is not exported. "
+            "Run `manage.py verify_evidence`."
+        )
+    return {"sha256": capture.sha256, "size": size}
+
+
 def spooled(events, scope, actor=""):
     """The bundle in a temporary file (in memory while small), rewound for sending."""
     # Closed by the FileResponse that sends it.
@@ -243,6 +270,8 @@ def site_events(site):
 # Reading a bundle back: every member is read with a bound, whatever the zip declares.
 MAX_MEMBERS = 10_000
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+# The largest member a bundle may list: a capture's own limit is smaller.
+MAX_MEMBER_BYTES = 4 * 1024 * 1024 * 1024
 
 
 def _read_bounded(bundle, name, limit):
@@ -266,38 +295,70 @@ def check(path, key=None):
         names = bundle.namelist()
         if len(names) > MAX_MEMBERS:
             raise BundleError(f"{path} holds {len(names)} files: not a bundle.")
+        twice = sorted(name for name, count in Counter(names).items() if count > 1)
+        if twice:
+            # zipfile reads the last of two members of one name; another reader the first.
+            return [f"{name}: in the bundle twice (one copy was planted)" for name in twice], {}
         if MANIFEST not in names:
             raise BundleError(f"{path} has no {MANIFEST}: not an evidence bundle.")
         body = _read_bounded(bundle, MANIFEST, MAX_MANIFEST_BYTES)
-        # The signature covers the manifest's bytes: checked before they are trusted.
+        # The signature covers the manifest's bytes: checked before they are trusted, and
+        # nothing the manifest says is read when it fails.
         problems = _signature_problems(bundle, names, body, key)
+        if problems:
+            return problems, {}
         try:
             manifest = json.loads(body)
         except ValueError as error:
-            return [*problems, f"{MANIFEST}: not JSON any more ({error}): it was altered"], {}
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise BundleError(f"{MANIFEST} is not the manifest of an evidence bundle.")
-        listed = manifest.get("files") or {}
+            return [f"{MANIFEST}: not JSON any more ({error}): it was altered"], {}
+        listed = _listed_files(manifest)
+        sizes = {info.filename: info.file_size for info in bundle.infolist()}
         for name, expected in sorted(listed.items()):
             if name not in names:
                 problems.append(f"{name}: missing from the bundle")
                 continue
+            if sizes[name] != expected["size"]:
+                problems.append(f"{name}: its size is not the manifest's (it was altered)")
+                continue
             try:
-                data = _read_bounded(bundle, name, int(expected["size"]))
+                data = _read_bounded(bundle, name, expected["size"])
             except BundleError as error:
                 problems.append(str(error))
                 continue
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as error:
                 problems.append(f"{name}: cannot be read ({error})")
                 continue
             if hashlib.sha256(data).hexdigest() != expected["sha256"]:
                 problems.append(f"{name}: its SHA-256 is not the manifest's (it was altered)")
-            elif len(data) != int(expected["size"]):
-                problems.append(f"{name}: its size is not the manifest's")
         for name in sorted(set(names) - set(listed) - {MANIFEST, SIGNATURE}):
             problems.append(f"{name}: not listed in the manifest (added)")
         problems += _record_problems(manifest, listed)
     return problems, manifest
+
+
+def _listed_files(manifest):
+    """The manifest's list of files, checked for its shape: a manifest someone wrote by
+    hand is refused with a reason rather than read half-way."""
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BundleError(f"{MANIFEST} is not the manifest of an evidence bundle.")
+    listed = manifest.get("files")
+    well_formed = isinstance(listed, dict) and all(
+        isinstance(entry, dict)
+        and isinstance(entry.get("sha256"), str)
+        and isinstance(entry.get("size"), int)
+        and 0 <= entry["size"] <= MAX_MEMBER_BYTES
+        for entry in listed.values()
+    )
+    captures, custody = manifest.get("captures", []), manifest.get("custody", [])
+    if not (
+        well_formed
+        and isinstance(captures, list)
+        and all(isinstance(c, dict) for c in captures)
+        and isinstance(custody, list)
+        and all(isinstance(e, dict) for e in custody)
+    ):
+        raise BundleError(f"{MANIFEST} does not list its files as a bundle's manifest does.")
+    return listed
 
 
 def _signature_problems(bundle, names, body, key):
