@@ -6,7 +6,7 @@ import unicodedata
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.db.models import Q
-from django.db.models.signals import post_delete, pre_delete
+from django.db.models.signals import post_delete, pre_delete, pre_save
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
@@ -802,6 +802,11 @@ class AppendOnlyQuerySet(models.QuerySet):
         # Refused before its transaction starts: it opens one without a savepoint.
         return self.update()
 
+    def bulk_create(self, objs, *args, update_conflicts=False, **kwargs):
+        if update_conflicts:  # an INSERT … ON CONFLICT DO UPDATE is an update
+            return self.update()
+        return super().bulk_create(objs, *args, **kwargs)
+
     _update = update
 
 
@@ -875,6 +880,8 @@ class Capture(AppendOnly):
 
     class Meta:
         ordering = ["source", "captured", "id"]
+        # Related lookups and Django's internals use the base manager: this one refuses.
+        base_manager_name = "objects"
 
     def __str__(self):
         when = f"{self.captured:%Y-%m-%d %H:%M}"
@@ -1041,6 +1048,7 @@ class CustodyEntry(AppendOnly):
     class Meta:
         ordering = ["position"]
         verbose_name_plural = "custody entries"
+        base_manager_name = "objects"
 
     def __str__(self):
         return f"{self.position}. {self.get_action_display()} {self.at:%Y-%m-%d %H:%M:%S} UTC"
@@ -1072,3 +1080,11 @@ class CustodyEntry(AppendOnly):
 @receiver(pre_delete, sender=CustodyEntry)
 def refuse_deleting_custody(sender, instance, **kwargs):
     raise Immutable("The custody log is append-only: no entry is ever deleted.")
+
+
+@receiver(pre_save, sender=Capture)
+@receiver(pre_save, sender=CustodyEntry)
+def refuse_loading_over_evidence(sender, instance, raw=False, **kwargs):
+    # `loaddata` saves raw, around save(): a fixture must not overwrite a stored row.
+    if raw and sender._base_manager.filter(pk=instance.pk).exists():
+        raise Immutable(f"A stored {sender._meta.verbose_name} is never overwritten.")

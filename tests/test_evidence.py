@@ -40,6 +40,16 @@ def on_disk(capture_store, capture):
     return capture_store / capture.file.name
 
 
+def unguarded(cursor, table):
+    """Drops the database's own guard on `table` (migration reports 0012), as whoever
+    holds the database's owner rights could, to tamper as they would. Rolled back with
+    the test."""
+    if connection.vendor == "postgresql":
+        cursor.execute(f"DROP TRIGGER {table}_unchanged ON {table}")
+    else:
+        cursor.execute(f"DROP TRIGGER {table}_unchanged")
+
+
 def verify_fails(*named):
     with pytest.raises(CommandError) as failed:
         call_command("verify_evidence")
@@ -193,7 +203,8 @@ def test_editing_a_log_row_breaks_the_chain_at_that_row(db, capsys):
     captured()
     captured(data=PAGE.replace(b"Sunday", b"Monday"))
     table = CustodyEntry._meta.db_table
-    with connection.cursor() as cursor:  # as someone with the database's password would
+    with connection.cursor() as cursor:
+        unguarded(cursor, table)
         cursor.execute(f"UPDATE {table} SET actor = 'forger' WHERE position = 3")
     verify_fails()
     err = capsys.readouterr().err
@@ -206,6 +217,7 @@ def test_removing_a_log_row_breaks_the_chain_after_it(db, capsys):
     captured()
     captured(data=PAGE.replace(b"Sunday", b"Monday"))
     with connection.cursor() as cursor:
+        unguarded(cursor, CustodyEntry._meta.db_table)
         cursor.execute(f"DELETE FROM {CustodyEntry._meta.db_table} WHERE position = 2")
     verify_fails()
     err = capsys.readouterr().err
@@ -216,6 +228,7 @@ def test_removing_a_log_row_breaks_the_chain_after_it(db, capsys):
 def test_editing_a_capture_row_no_longer_matches_its_logged_capture(db, capsys):
     capture = captured()
     with connection.cursor() as cursor:
+        unguarded(cursor, Capture._meta.db_table)
         cursor.execute(
             f"UPDATE {Capture._meta.db_table} SET url = 'https://elsewhere.example' "
             f"WHERE id = {capture.pk}"
@@ -336,3 +349,67 @@ def test_captures_taken_at_once_by_many_curators_keep_one_unbroken_chain(transac
     assert CustodyEntry.objects.count() == 18 * 2 + 6 * 2  # captured, extracted; superseded
     assert list(CustodyEntry.objects.breaks()) == []
     assert list(CustodyEntry.objects.values_list("position", flat=True)) == list(range(1, 49))
+
+
+def test_the_database_itself_refuses_to_change_evidence_by_raw_sql(db):
+    from django.db import DatabaseError, transaction
+
+    capture = captured()
+    for table in (Capture._meta.db_table, CustodyEntry._meta.db_table):
+        with (
+            pytest.raises(DatabaseError, match="evidence is never changed"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(f"UPDATE {table} SET id = id")
+    if connection.vendor == "postgresql":
+        with (
+            pytest.raises(DatabaseError, match="evidence is never changed"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(f"DELETE FROM {Capture._meta.db_table}")
+    assert Capture.objects.get().sha256 == capture.sha256
+
+
+def test_an_upsert_a_base_manager_or_a_fixture_cannot_overwrite_evidence(db):
+    from django.core import serializers
+
+    capture = captured()
+    forged = Capture.objects.get(pk=capture.pk)
+    forged.text = "forged"
+    with pytest.raises(Immutable):
+        Capture.objects.bulk_create(
+            [forged], update_conflicts=True, unique_fields=["id"], update_fields=["text"]
+        )
+    with pytest.raises(Immutable):
+        Capture._base_manager.filter(pk=capture.pk).update(text="forged")
+    with pytest.raises(Immutable):
+        CustodyEntry._base_manager.update(actor="mallory")
+    [loaded] = serializers.deserialize("json", serializers.serialize("json", [capture]))
+    loaded.object.text = "forged"
+    with pytest.raises(Immutable):
+        loaded.save()
+    capture.refresh_from_db()
+    assert capture.text != "forged"
+
+
+def test_a_second_captured_entry_cannot_vouch_for_a_row_changed_since(db, capsys):
+    capture = captured()
+    with connection.cursor() as cursor:
+        unguarded(cursor, Capture._meta.db_table)
+        cursor.execute(
+            f"UPDATE {Capture._meta.db_table} SET captured_by = 'mallory' WHERE id = {capture.pk}"
+        )
+    capture.refresh_from_db()
+    CustodyEntry.objects.append(CustodyAction.CAPTURED, "", capture, capture.facts())
+    verify_fails()
+    err = capsys.readouterr().err
+    assert "custody log's entry of its capture: captured_by" in err
+    assert "records its capture more than once" in err
+
+
+@pytest.mark.parametrize("listing", ["capture/?media_type=%00", "custodyentry/?action=%00"])
+def test_a_nul_in_the_evidence_lists_filters_is_no_error_page(admin_client, listing):
+    captured()
+    assert admin_client.get(f"/admin/reports/{listing}").status_code in (200, 302)

@@ -51,14 +51,19 @@ def capture_problems(capture, logged):
 
 def problems():
     """Every mismatch in the store and the log, as (what, why) pairs."""
-    captured = {
-        entry.capture_id: entry.detail
-        for entry in CustodyEntry.objects.filter(action=CustodyAction.CAPTURED).only(
-            "capture", "detail"
-        )
-    }
+    # The first entry of each capture is what was recorded when it came in; an entry
+    # appended later cannot vouch for a row changed since.
+    captured, again = {}, set()
+    entries = CustodyEntry.objects.filter(action=CustodyAction.CAPTURED).order_by("position")
+    for entry in entries.only("capture", "detail").iterator(chunk_size=2000):
+        if entry.capture_id in captured:
+            again.add(entry.capture_id)
+        captured.setdefault(entry.capture_id, entry.detail)
     for capture in Capture.objects.order_by("pk").iterator(chunk_size=200):
+        what = f"capture {capture.pk} (source {capture.source_id})"
         for problem in capture_problems(capture, captured.get(capture.pk)):
-            yield f"capture {capture.pk} (source {capture.source_id})", problem
+            yield what, problem
+        if capture.pk in again:
+            yield what, "the custody log records its capture more than once"
     for position, why in CustodyEntry.objects.breaks():
         yield f"custody entry {position}", why
