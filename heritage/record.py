@@ -308,14 +308,15 @@ class _Loader:
             # The text as the record's file gives it: its capture (the same text again
             # is the capture already held, so loading twice adds none).
             from reports.evidence import store
+            from reports.evidence.formats import CaptureError
 
-            store.take(
-                source,
-                source.text.encode(),
-                method="import",
-                name=str(row.file)[:255],
-                user=self.user,
-            )
+            try:
+                store.take(
+                    source, source.text.encode(), method="import", name=str(row.file)[:255],
+                    user=self.user,
+                )  # fmt: skip
+            except CaptureError as error:
+                self.problems.append(f"{row}: its text cannot be kept as a capture: {error}")
 
     def event(self, row):
         data = row.data

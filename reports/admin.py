@@ -14,7 +14,12 @@ from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from heritage import workflow
-from heritage.admin_workflow import RecordAdmin, RecordForm, VersionedInlineForm
+from heritage.admin_workflow import (
+    NulSafeChangeListMixin,
+    RecordAdmin,
+    RecordForm,
+    VersionedInlineForm,
+)
 from heritage.models import DamageEvent, Site, State
 from reports.evidence import store
 from reports.evidence.formats import CaptureError
@@ -217,6 +222,16 @@ class SourceForm(RecordForm):
             extracted = store.read(data, name)
         except CaptureError as error:
             self.add_error("article_file" if upload else "text", str(error))
+            return cleaned
+        if not adding and Source.objects.public().filter(pk=self.instance.pk).exists():
+            # Taken at once, a capture would show on the public page and supersede the
+            # one the published quotes are read in, before anyone reviewed the change.
+            self.add_error(
+                "article_file" if upload else "text",
+                "Published events cite this source: a new file would change the evidence "
+                "they rest on before an editor reviews it. Bring it in as a new source (a "
+                "later version of the article is one) and cite that.",
+            )
             return cleaned
         self.capture = (data, name, method, extracted)
         article = extracted.article
@@ -499,7 +514,7 @@ class CitationAdmin(RecordAdmin):
         return super().delete_view(request, object_id, extra_context)
 
 
-class ViewOnly(admin.ModelAdmin):
+class ViewOnly(NulSafeChangeListMixin, admin.ModelAdmin):
     """Evidence as received and its log: to read, never to change."""
 
     def has_add_permission(self, request):

@@ -318,3 +318,20 @@ def test_a_file_over_the_capture_limit_is_refused_before_it_is_read(editor_clien
     response = editor_client.post(ADD_URL, source_form(title="Big", article_file=upload))
     assert "CAPTURE_MAX_BYTES" in str(response.context["adminform"].form.errors["article_file"])
     assert not Source.objects.filter(title="Big").exists()
+
+
+def test_a_new_file_for_a_published_source_is_refused_rather_than_kept_unreviewed(editor_client):
+    source = Source.objects.filter(citations__approved=True).distinct().first()
+    before = list(source.captures.all())
+    upload = SimpleUploadedFile("later.html", ARTICLE_HTML.encode())
+    url = reverse("admin:reports_source_change", args=[source.pk])
+    form = source_form(
+        kind=source.kind, title=source.title, publisher=source.publisher,
+        published=source.published, language=source.language, url=source.url,
+        text=source.text, article_file=upload, opened_version=source.version,
+    )  # fmt: skip
+    response = editor_client.post(url, form)
+    assert response.status_code == 200
+    errors = str(response.context["adminform"].form.errors["article_file"])
+    assert "Published events cite this source" in errors
+    assert list(source.captures.all()) == before

@@ -292,3 +292,33 @@ def test_programs_and_unknown_binary_are_refused_naming_what_is_taken(data):
 def test_empty_bytes_are_refused():
     with pytest.raises(CaptureError, match="This file is empty"):
         media_type(b"")
+
+
+def test_a_wacz_whose_directory_or_index_is_damaged_is_refused():
+    import struct
+
+    index = b'{"format": "json-pages-1.0"}\n' + b'{"url": "https://news.example/"}\n' * 50
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("datapackage.json", "{}")
+        archive.writestr("pages/pages.jsonl", index)
+        archive.writestr("archive/data.warc.gz", warc(PAGE))
+    whole = bytearray(out.getvalue())
+    # The index's deflated bytes scrambled (its local header is 30 bytes plus its name).
+    scrambled = bytearray(whole)
+    start = whole.index(b"pages/pages.jsonl") + len("pages/pages.jsonl")
+    scrambled[start + 5 : start + 25] = bytes(range(20))
+    # The directory said to start a megabyte further than it does.
+    moved = bytearray(whole)
+    end = whole.rindex(b"PK\x05\x06")
+    struct.pack_into("<I", moved, end + 16, struct.unpack_from("<I", whole, end + 16)[0] + 10**6)
+    for damaged in (scrambled, moved):
+        with pytest.raises(CaptureError, match="not a readable zip"):
+            extract(bytes(damaged), "capture.wacz")
+
+
+def test_a_web_archive_page_address_that_is_not_a_web_address_is_dropped():
+    found = extract(warc(("https://news.example/a\x00b", "text/html", NEWS_HTML)), "x.warc")
+    assert found.url == ""
+    found = extract(warc(("http://news example/<script>", "text/html", NEWS_HTML)), "x.warc")
+    assert found.url == ""

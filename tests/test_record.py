@@ -131,6 +131,11 @@ def test_a_small_record_of_our_own_loads(tmp_path):
         ({"event": {"actor": "the-sea-peoples"}}, "events[0] (blast)", "defined in no file"),
         ({"event": {"date": "last Sunday"}}, "events[0] (blast)", "not a date in EDTF"),
         ({"site": {"kind": "pyramid"}}, "sites[1] (a-temple)", "not a valid choice"),
+        (
+            {"source": {"text": "The temple was blown up" + "\x07" * 9}},
+            "sources[0] (report)",
+            "cannot be kept as a capture",
+        ),
     ],
 )
 def test_a_row_that_breaks_a_rule_is_named_and_nothing_is_loaded(tmp_path, changes, named, why):

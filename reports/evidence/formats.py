@@ -304,6 +304,10 @@ def _html_page(record):
     if content_type.split(";")[0].strip().lower() != "text/html":
         return None
     url = record.rec_headers.get_header("WARC-Target-URI") or ""
+    # It becomes the source's public URL: a web address or nothing (a NUL would not even
+    # be stored on PostgreSQL).
+    if not articles.is_web_address(url) or any(ord(c) < 32 for c in url):
+        url = ""
     html = record.content_stream().read(articles.MAX_BYTES + 1)
     if len(html) > articles.MAX_BYTES:
         return url, None
@@ -329,7 +333,15 @@ def _wacz(data):
             raise CaptureError("This WACZ holds no web archive (no archive/*.warc file).")
         streams = (_open_warc(archive, member) for member in warcs)
         return _web_archive("application/wacz", streams, wanted)
-    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as error:
+    except (
+        zipfile.BadZipFile,
+        RuntimeError,
+        NotImplementedError,
+        OSError,
+        EOFError,
+        ValueError,
+        zlib.error,
+    ) as error:  # a damaged directory seeks before the start; a damaged member inflates badly
         raise CaptureError(f"This WACZ file is not a readable zip: {error}") from error
 
 

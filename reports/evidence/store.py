@@ -151,9 +151,11 @@ def _store(file_name, data, sha256):
                 )
         return False
     saved = storage.save(file_name, ContentFile(data))
-    if saved != file_name:  # a store that renames rather than overwrite: never here
+    if saved != file_name:
+        # Another curator stored the same bytes a moment ago (the store renamed ours
+        # rather than overwrite): theirs is ours, once its hash says so.
         storage.delete(saved)
-        raise CaptureError(f"The store would not keep {file_name} under its own name.")
+        return _store(file_name, data, sha256)
     return True
 
 
