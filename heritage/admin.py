@@ -86,7 +86,7 @@ class SiteAdmin(BundleAdmin, RecordAdmin):
     kept_by_workflow = True
     bundle_scope = "site"
     list_display = ["name", "kind", "parent", "latitude", "longitude", "event_count", "approved"]
-    list_filter = ["approved", "kind", "location_precision"]
+    list_filter = ["approved", "kind", "location_precision", "sensitive"]
     list_select_related = ["parent"]
     search_fields = ["name", "slug", "names__name", "description"]
     prepopulated_fields = {"slug": ["name"]}
@@ -94,7 +94,7 @@ class SiteAdmin(BundleAdmin, RecordAdmin):
     inlines = [SiteNameInline, SiteImageInline]
     fieldsets = [
         (None, {"fields": ["name", "slug", "kind", "parent", "description", "built"]}),
-        ("Location", {"fields": [("latitude", "longitude"), "location_precision"]}),
+        ("Location", {"fields": [("latitude", "longitude"), "location_precision", "sensitive"]}),
         ("Identifiers", {"fields": ["unesco_ref", "wikidata", "pleiades"]}),
         ("Evidence", {"fields": ["evidence_bundle"]}),
     ]

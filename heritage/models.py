@@ -2,6 +2,7 @@ import contextlib
 import contextvars
 import datetime
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -304,6 +305,13 @@ class SiteKind(models.TextChoices):
 class LocationPrecision(models.TextChoices):
     EXACT = "exact", "Exact"
     APPROXIMATE = "approximate", "Approximate (a nearby or representative point)"
+    # Never stored: what public outputs say of a sensitive site's point (Site.public_point).
+    ROUNDED = "rounded", "Rounded to 0.1° (the exact location of a sensitive site is withheld)"
+
+
+# How far a sensitive site's public point is from its exact one at most: about 11 km of
+# latitude, enough to hide a trench or a store, not which valley it is in.
+SENSITIVE_ROUNDING = Decimal("0.1")
 
 
 class SiteQuerySet(GuardedQuerySet):
@@ -386,7 +394,15 @@ class Site(Reviewed):
         help_text="WGS84 decimal degrees, −180 to 180.",
     )
     location_precision = models.CharField(
-        max_length=20, choices=LocationPrecision, blank=True, default=""
+        max_length=20,
+        choices=[c for c in LocationPrecision.choices if c[0] != LocationPrecision.ROUNDED],
+        blank=True,
+        default="",
+    )
+    sensitive = models.BooleanField(
+        default=False,
+        help_text="Looting risk, an unpublished excavation: its exact coordinates stay in "
+        "the admin; everything public gives them rounded to 0.1°.",
     )
     # Derived from the published events by refresh_condition(), stored so that lists can
     # be filtered by it; never typed in.
@@ -470,6 +486,18 @@ class Site(Reviewed):
     @property
     def is_located(self):
         return self.latitude is not None and self.longitude is not None
+
+    def public_point(self):
+        """(latitude, longitude, precision) as the public may see them: a sensitive
+        site's rounded to SENSITIVE_ROUNDING, its precision saying so. The one rule of
+        every public output (pages, map, API, dump, feeds)."""
+        if not self.is_located or not self.sensitive:
+            return self.latitude, self.longitude, self.location_precision
+        return (
+            Decimal(self.latitude).quantize(SENSITIVE_ROUNDING),
+            Decimal(self.longitude).quantize(SENSITIVE_ROUNDING),
+            LocationPrecision.ROUNDED,
+        )
 
     def condition_on(self, day):
         """The damage level the published events certainly over by `day` (their latest

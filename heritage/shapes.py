@@ -199,7 +199,9 @@ def event_csv_shape(shape):
 
 def site_shape(site, names, addresses):
     """A site as the API shows it, from a Site read with its record (with_record()) and
-    its parent, and the names its reader may see."""
+    its parent, and the names its reader may see. A sensitive site's point is its public
+    one (Site.public_point), whoever reads: the API is not a staff view."""
+    latitude, longitude, precision = site.public_point()
     return {
         "slug": site.slug,
         "url": addresses.site(site.slug),
@@ -208,9 +210,9 @@ def site_shape(site, names, addresses):
         "kind": site.kind,
         "parent": site.parent.slug if site.parent_id else None,
         "names": [{"name": name.name, "language": name.language} for name in names],
-        "latitude": float(site.latitude) if site.latitude is not None else None,
-        "longitude": float(site.longitude) if site.longitude is not None else None,
-        "location_precision": site.location_precision,
+        "latitude": float(latitude) if latitude is not None else None,
+        "longitude": float(longitude) if longitude is not None else None,
+        "location_precision": precision,
         "description": site.description,
         "built": site.built,
         "unesco_ref": site.unesco_ref,
