@@ -7,10 +7,11 @@ class HeritageConfig(AppConfig):
     verbose_name = "Sites and damage events"
 
     def ready(self):
-        from heritage import readmodel
+        from heritage import changes, readmodel
         from heritage.roles import ensure_roles
 
         readmodel.connect()
+        changes.connect()
 
         # After every migrate, so a new database (tests included) has the roles and a new
         # permission reaches them; reports is the last app whose permissions they use.

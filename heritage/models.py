@@ -1209,3 +1209,37 @@ class SiteFeature(models.Model):
 
     def __str__(self):
         return f"Map feature of site {self.site_id}"
+
+
+class ChangeAction(models.TextChoices):
+    PUBLISHED = "published", "Published"
+    CHANGED = "changed", "Changed"
+    UNPUBLISHED = "unpublished", "Unpublished"
+    DELETED = "deleted", "Deleted"
+
+
+class Change(models.Model):
+    """One change to the public record of an event or a citation, in the order the
+    changes were committed: the change feed (/api/v1/changes/). Written by the read model
+    (heritage/changes.py) in the transaction of the change, from the difference between
+    what the public saw before and after it, so every path that changes an event's
+    public form writes one, and nothing unpublished ever does."""
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(default=timezone.now)
+    record_type = models.CharField(max_length=10)  # "event" or "citation"
+    record_id = models.PositiveBigIntegerField()
+    event_id_of = models.PositiveBigIntegerField(
+        help_text="The event: itself, or the event a citation is evidence for."
+    )
+    action = models.CharField(max_length=20, choices=ChangeAction)
+    # The record as the public saw it after the change (null when it left the record),
+    # with addresses relative to the host (heritage.readmodel.absolute).
+    json = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["record_type", "id"], name="change_type_id")]
+
+    def __str__(self):
+        return f"{self.id}: {self.record_type} {self.record_id} {self.action}"

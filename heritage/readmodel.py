@@ -104,7 +104,7 @@ def _store(documents):
 def _rebuild(models, documents_of, records, ids):
     ids = {pk for pk in ids if pk is not None}
     if not ids:
-        return
+        return False
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -115,12 +115,16 @@ def _rebuild(models, documents_of, records, ids):
             # Readers then find no document and build one from the models, rather than
             # find the old one.
             logger.exception("Could not rebuild the documents of %s", sorted(ids))
-            documents = []
+            documents, rebuilt = [], False
+        else:
+            rebuilt = True
         built = {document.pk for document in documents}
         for model in models:
             # Records no longer public (withdrawn, unapproved, deleted) have none.
             model.objects.filter(pk__in=ids - built).delete()
         _store(documents)
+    # Whether the documents say what the records are (a failed build says nothing).
+    return rebuilt
 
 
 def _kinds():
@@ -132,8 +136,17 @@ def _kinds():
 
 
 def events_changed(ids):
-    """Rebuild the documents of these events."""
-    _rebuild(*_kinds()[EventDocument], ids)
+    """Rebuild the documents of these events, and write the change feed's entries for
+    what the public sees of them now (heritage/changes.py)."""
+    from heritage import changes
+
+    ids = {pk for pk in ids if pk is not None}
+    if not ids:
+        return
+    with transaction.atomic():
+        before = changes.documents(ids)
+        if _rebuild(*_kinds()[EventDocument], ids):
+            changes.record(before, changes.documents(ids))
 
 
 def sites_changed(ids):

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from heritage import views
 from heritage.api import views as api
+from heritage.api.changes import ChangesView
 from reports import api as reports_api
 
 admin.site.site_header = "Heritage damage register"
@@ -36,6 +37,7 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("dump/", api.dump, name="dump"),
+    path("changes/", ChangesView.as_view(), name="changes"),
 ]
 
 urlpatterns = [
