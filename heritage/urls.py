@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from heritage import views
+from heritage import feeds, views
 from heritage.api import views as api
 from heritage.api.changes import ChangesView
 from reports import api as reports_api
@@ -24,6 +24,8 @@ public_pages = [
     path("events/", views.EventListView.as_view(), name="event-list"),
     path("preview/sites/<slug:slug>/", views.SitePreviewView.as_view(), name="preview-site"),
     path("about/", views.AboutView.as_view(), name="about"),
+    path("feeds/events/", feeds.AllEventsFeed(), name="feed-events"),
+    path("feeds/sites/<slug:slug>/", feeds.SiteEventsFeed(), name="feed-site"),
 ]
 
 router = DefaultRouter()
