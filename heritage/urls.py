@@ -40,6 +40,7 @@ api_v1 = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("dump/", api.dump, name="dump"),
     path("changes/", ChangesView.as_view(), name="changes"),
+    path("reconcile/", include("heritage.api.reconcile")),
 ]
 
 urlpatterns = [
