@@ -29,6 +29,8 @@ public_pages = [
 ]
 
 router = DefaultRouter()
+# The root lists the schema, the docs, the change feed and the dump too.
+router.APIRootView = api.RegisterRootView
 router.register("sites", api.SiteViewSet, basename="site")
 router.register("events", api.DamageEventViewSet, basename="event")
 router.register("sources", reports_api.SourceViewSet, basename="source")

@@ -139,3 +139,51 @@ def test_publication_dates_become_csl_dates_zotero_reads(edtf, csl):
     from reports.api import csl_date
 
     assert csl_date(edtf) == csl
+
+
+def test_events_are_geojson_too_at_their_sites_points(api):
+    answer = api.get("/api/v1/events/?format=geojson&level=destroyed")
+    assert answer["Content-Type"] == "application/geo+json"
+    collection = geojson.loads(answer.content)
+    assert collection.is_valid
+    events = DamageEvent.objects.published().filter(level="destroyed")
+    assert len(collection["features"]) == events.count()
+    feature = next(f for f in collection["features"] if f["properties"]["site"] == "temple-of-bel")
+    bel = Site.objects.get(slug="temple-of-bel")
+    assert feature["geometry"]["coordinates"] == [float(bel.longitude), float(bel.latitude)]
+    one = api.get(f"/api/v1/events/{feature['properties']['id']}/?format=geojson").json()
+    assert one == feature
+
+
+@pytest.mark.parametrize(
+    ("address", "offered"),
+    [
+        ("/api/v1/events/?format=xml", "json, csv, geojson"),
+        ("/api/v1/sites/?format=kml", "json, csv, geojson"),
+        ("/api/v1/sources/1/?format=ris", "json, csv, csl"),
+    ],
+)
+def test_an_unknown_format_is_a_400_naming_the_formats_offered(api, address, offered):
+    answer = api.get(address)
+    assert answer.status_code == 400
+    assert offered in answer.json()["format"][0]
+
+
+def test_events_sort_by_site_as_the_schema_and_the_events_page_offer(api):
+    names, address = [], "/api/v1/events/?ordering=site&page_size=4"
+    while address:
+        answer = api.get(address).json()
+        names += [event["site_name"] for event in answer["results"]]
+        address = answer["next"]
+    assert names == sorted(names)
+    assert len(names) == DamageEvent.objects.published().count()
+    backwards = api.get("/api/v1/events/?ordering=-site&page_size=500").json()["results"]
+    assert [event["site_name"] for event in backwards] == sorted(names, reverse=True)
+
+
+def test_the_api_root_lists_the_schema_docs_change_feed_dump_and_feeds(api):
+    root = api.get("/api/v1/").json()
+    for key, ending in [("changes", "/api/v1/changes/"), ("dump", "/api/v1/dump/"),
+                        ("schema", "/api/v1/schema/"), ("docs", "/api/v1/docs/"),
+                        ("feeds", "/feeds/events/"), ("events", "/api/v1/events/")]:  # fmt: skip
+        assert root[key].endswith(ending), key

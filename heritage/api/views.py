@@ -1,12 +1,14 @@
 """The API's endpoints: sites, events and the full download."""
 
+import contextlib
 import copy
 import itertools
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, ProtectedError
-from django.http import FileResponse
+from django.http import FileResponse, Http404
+from django.urls import NoReverseMatch, reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, quote_etag
 from drf_spectacular.types import OpenApiTypes
@@ -14,6 +16,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import (
     permissions,
     renderers,
+    routers,
     status,
     viewsets,
 )
@@ -23,6 +26,7 @@ from rest_framework.exceptions import (
     ValidationError,
 )
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from heritage import dataset, readmodel, shapes, workflow
 from heritage.api.conditional import (
@@ -143,7 +147,16 @@ class RegisterViewSet(ConditionalAnswers, viewsets.ModelViewSet):
             # A write answers with the record in JSON, whatever `format` asks: the
             # other formats are exports of what is read.
             return FastJSONRenderer(), FastJSONRenderer.media_type
-        return super().perform_content_negotiation(request, force)
+        # DRF answers a `format` it does not know with 404 "Not found", as if the
+        # address were wrong: say which parameter is, and what it may be.
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:
+            asked = request.query_params.get(api_settings.URL_FORMAT_OVERRIDE, "")
+            choices = ", ".join(r.format for r in self.get_renderers() if r.format != "api")
+            raise ValidationError(
+                {"format": [f"“{asked[:40]}” is not a format of this address: {choices}."]}
+            ) from None
 
     def handle_exception(self, exc):
         if isinstance(exc, Answered):
@@ -380,12 +393,17 @@ class SiteViewSet(WorkflowWrites, RegisterViewSet):
     list=extend_schema(
         responses={
             (200, "application/json"): DamageEventSerializer,
+            (200, "application/geo+json"): OpenApiResponse(
+                GEOJSON_COLLECTION,
+                description="Every matching event at its site's point (RFC 7946).",
+            ),
             (200, "text/csv"): CSV_RESPONSE,
         }
     ),
     retrieve=extend_schema(
         responses={
             (200, "application/json"): DamageEventSerializer,
+            (200, "application/geo+json"): OpenApiResponse(GEOJSON_FEATURE),
             (200, "text/csv"): CSV_RECORD,
         }
     ),
@@ -402,10 +420,37 @@ class DamageEventViewSet(WorkflowWrites, RegisterViewSet):
         "-date": ("-date_lower", "-pk"),
         "updated": ("updated", "pk"),
         "-updated": ("-updated", "-pk"),
+        # Offered by the events page and the filter's schema: by the site's name.
+        "site": ("site__name", "pk"),
+        "-site": ("-site__name", "-pk"),
     }
     csv_filename = "events.csv"
     csv_table = "events"
     document_model = EventDocument
+    renderer_classes = [*RegisterViewSet.renderer_classes, GeoJSONRenderer]
+
+    def event_features(self, events):
+        """Events as GeoJSON features at their sites' public points (a sensitive site's
+        rounded: Site.public_point)."""
+        page = self.request.build_absolute_uri("/").removesuffix("/")
+        for event in events.select_related("site").iterator(chunk_size=2000):
+            latitude, longitude, precision = event.site.public_point()
+            located = latitude is not None and longitude is not None
+            yield {
+                "type": "Feature",
+                "id": str(event.pk),
+                "geometry": {"type": "Point", "coordinates": [float(longitude), float(latitude)]}
+                if located
+                else None,
+                "properties": {
+                    "id": event.pk, "kind": event.kind, "summary": event.summary,
+                    "date": event.date, "date_lower": dataset.iso_bound(event.date_lower),
+                    "date_upper": dataset.iso_bound(event.date_upper), "level": event.level,
+                    "grade": event.grade, "site": event.site.slug, "site_name": event.site.name,
+                    "location_precision": precision or None,
+                    "page": page + event.get_absolute_url(),
+                },
+            }  # fmt: skip
 
     def get_queryset(self):
         # A list reads plain values (paginate_queryset); one event, model instances.
@@ -424,6 +469,20 @@ class DamageEventViewSet(WorkflowWrites, RegisterViewSet):
         if self.action == "list" and not self.reads_documents():
             queryset = queryset.values(*shapes.EVENT_VALUES, **shapes.EVENT_RELATED)
         return super().paginate_queryset(queryset)
+
+    def list(self, request, *args, **kwargs):
+        if request.accepted_renderer.format == "geojson":
+            events = self.filter_queryset(self.get_queryset()).order_by(*self.ordering)
+            features = list(self.event_features(events))
+            return Response({"type": "FeatureCollection", "features": features})
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        if request.accepted_renderer.format == "geojson":
+            event = self.get_object()
+            [feature] = self.event_features(DamageEvent.objects.filter(pk=event.pk))
+            return Response(feature)
+        return super().retrieve(request, *args, **kwargs)
 
     def list_rows(self, events):
         """A curator's page of events (drafts too, which have no stored document), from
@@ -458,3 +517,25 @@ def dump(request):
     response["ETag"], response["Last-Modified"] = etag, http_date(built)
     response["Cache-Control"] = "public, max-age=300"
     return response
+
+
+class RegisterRootView(routers.APIRootView):
+    """The API's root: its lists, and what else a reader looks for first (the schema,
+    its documentation, the change feed, the whole dataset)."""
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        for key, name in ROOT_LINKS.items():
+            with contextlib.suppress(NoReverseMatch):  # the releases' page, once it exists
+                response.data[key] = request.build_absolute_uri(reverse(name))
+        return response
+
+
+ROOT_LINKS = {
+    "changes": "api:changes",
+    "dump": "api:dump",
+    "schema": "api:schema",
+    "docs": "api:docs",
+    "feeds": "heritage:feed-events",
+    "releases": "heritage:data",
+}
