@@ -135,6 +135,8 @@ COLUMNS = {
         ("event", "event_id", "Identifier of the event (events.id)."),
         ("site", "event__site__slug", "Slug of the event's site."),
         ("source", "source_id", "Identifier of the source (sources.id)."),
+        ("source_title", "source__title", "The source's title, so a sheet reads on its own."),
+        ("source_publisher", "source__publisher", "The source's publisher; empty when not known."),
         ("quote", "quote", "The source's own words, verbatim; “…” marks words left out."),
         ("locator", "locator", "Where in the source: paragraph, page, minute."),
         (
@@ -203,6 +205,9 @@ def iso_bound(day):
 # Tables whose rows are their records' public shapes, as the API shows them.
 SHAPED = {"events", "sites"}
 
+# Timestamps: written as the API's JSON writes them ("2026-11-22T05:26:27.704000Z").
+MOMENTS = {"created", "updated", "captured"}
+
 OPEN_BOUNDS = {"date_lower", "date_upper", "claimed_lower", "claimed_upper", "published_lower"}
 
 
@@ -217,11 +222,16 @@ def rows(queryset, table):
         return
     lookups = [lookup for _, lookup, _ in COLUMNS[table]]
     bounds = [i for i, (column, _, _) in enumerate(COLUMNS[table]) if column in OPEN_BOUNDS]
+    from heritage.shapes import drf_datetime
+
+    moments = [i for i, (_, lookup, _) in enumerate(COLUMNS[table]) if lookup in MOMENTS]
     for row in queryset.prefetch_related(None).values_list(*lookups).iterator(chunk_size=2000):
-        if bounds:
+        if bounds or moments:
             row = list(row)
             for i in bounds:
                 row[i] = open_bound(row[i])
+            for i in moments:  # as the API's JSON writes them (heritage.shapes)
+                row[i] = drf_datetime(row[i])
         yield row
 
 
