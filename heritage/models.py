@@ -1127,6 +1127,10 @@ class PublicStamp(models.Model):
         now = timezone.now()
         if not cls.objects.filter(pk=1).update(version=models.F("version") + 1, changed=now):
             cls.objects.update_or_create(pk=1, defaults={"version": 1, "changed": now})
+        # The dump follows the public record, rebuilt once this commits (heritage/tasks.py).
+        from heritage.tasks import rebuild_dump_after_commit
+
+        rebuild_dump_after_commit()
 
     @classmethod
     def new_epoch(cls):

@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "simple_history",
     # Locks an admin login out after repeated failures.
     "axes",
+    # The queue of background tasks, in the database (TASKS below).
+    "django_tasks_db",
     "heritage",
     "reports",
 ]
@@ -372,6 +374,16 @@ BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", BASE_DIR / "var" / "backups"))
 
 # Where `manage.py build_dump` writes the full dataset that /api/v1/dump/ serves.
 DUMP_PATH = Path(os.environ.get("DUMP_PATH", BASE_DIR / "var" / "dump" / "heritage-register.zip"))
+
+# Where `manage.py release` keeps the numbered releases that /data/ lists and serves,
+# with their index, releases.json (heritage/releases.py).
+RELEASES_DIR = Path(os.environ.get("RELEASES_DIR", BASE_DIR / "var" / "releases"))
+
+# Background tasks (heritage/tasks.py: the dump rebuilt after each publication). Queued in
+# the database by default, so no other server is needed: `manage.py db_worker` runs them,
+# and until it does the dump stays as it was. TASKS_BACKEND names another backend, such
+# as a Redis-backed one for larger installations (docs/deploy.md).
+TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 
 LOGGING = {
     "version": 1,

@@ -24,6 +24,8 @@ public_pages = [
     path("events/", views.EventListView.as_view(), name="event-list"),
     path("preview/sites/<slug:slug>/", views.SitePreviewView.as_view(), name="preview-site"),
     path("about/", views.AboutView.as_view(), name="about"),
+    path("data/", views.DataView.as_view(), name="data"),
+    path("data/heritage-register-<str:version>.zip", views.DataView.as_view(), name="release"),
     path("feeds/events/", feeds.AllEventsFeed(), name="feed-events"),
     path("feeds/sites/<slug:slug>/", feeds.SiteEventsFeed(), name="feed-site"),
 ]

@@ -252,3 +252,68 @@ def signing_public_key():
     except BadKey:
         return ""
     return public_text(key.public_key()) if key else ""
+
+
+class DataView(TemplateView):
+    """/data/: the numbered releases (releases.json in RELEASES_DIR, newest first) and the
+    latest dump; /data/heritage-register-<version>.zip: a release's file, served only
+    when the index lists that release, under its SHA-256."""
+
+    template_name = "heritage/data.html"
+
+    def get(self, request, *args, version=None, **kwargs):
+        from base64 import b64encode
+
+        from django.http import FileResponse, Http404
+        from django.utils.cache import get_conditional_response
+        from django.utils.http import http_date, quote_etag
+
+        from heritage import releases
+
+        if version is None:
+            return super().get(request, *args, **kwargs)
+        try:
+            release = releases.Index.read().get(version)
+        except releases.ReleaseError:
+            release = None
+        if release is None or not release.path.is_file():
+            raise Http404("No such release.")
+        built = int(release.path.stat().st_mtime)
+        etag = quote_etag(release.sha256)
+        response = get_conditional_response(request, etag=etag, last_modified=built)
+        if response is None:
+            response = FileResponse(
+                release.path.open("rb"),
+                as_attachment=True,
+                filename=release.file,
+                content_type="application/zip",
+            )
+        # RFC 9530: the checksum the page and the index give, for the client to check.
+        response["Repr-Digest"] = f"sha-256=:{b64encode(bytes.fromhex(release.sha256)).decode()}:"
+        response["ETag"], response["Last-Modified"] = etag, http_date(built)
+        # A release never changes once made.
+        patch_cache_control(response, public=True, max_age=86400, immutable=True)
+        return response
+
+    def get_context_data(self, **kwargs):
+        import datetime
+
+        from heritage import releases, tasks
+        from heritage.models import PublicStamp
+
+        try:
+            index, index_unreadable = releases.Index.read(), False
+        except releases.ReleaseError:
+            index, index_unreadable = releases.Index(), True
+        dump = tasks.latest_dump()
+        version, epoch, _ = PublicStamp.current()
+        return super().get_context_data(
+            releases=list(reversed(index.releases)),
+            index_unreadable=index_unreadable,
+            dump=dump,
+            dump_built=dump and datetime.datetime.fromisoformat(dump["built"]),
+            # The record changed since the dump was built: its rebuild is queued.
+            dump_behind=bool(dump and "public_version" in dump)
+            and (dump["public_version"], dump["epoch"]) != (version, epoch),
+            **kwargs,
+        )
