@@ -37,6 +37,7 @@ router.register("sites", api.SiteViewSet, basename="site")
 router.register("events", api.DamageEventViewSet, basename="event")
 router.register("sources", reports_api.SourceViewSet, basename="source")
 router.register("citations", reports_api.CitationViewSet, basename="citation")
+router.register("actors", api.ActorViewSet, basename="actor")
 
 api_v1 = [
     *router.urls,

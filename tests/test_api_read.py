@@ -268,3 +268,21 @@ def test_sources_and_citations_carry_both_bounds_of_their_dates(api):
     claims = api.get(f"/api/v1/events/{tombs.pk}/").json()["citations"]
     asor = next(c for c in claims if c["stance"] == "contradicts")
     assert (asor["claimed_lower"], asor["claimed_upper"]) == ("2015-06-27", "2015-08-26")
+
+
+def test_the_actors_of_published_events_are_listed_with_their_events(api, editor):
+    from heritage.models import Actor
+    from tests.helpers import make_actor, make_event
+
+    hidden = make_actor(name="Named only in a draft")
+    make_event(actor=hidden)
+    named = Actor.objects.filter(events__state="published").distinct()
+    answer = api.get("/api/v1/actors/").json()
+    names = [actor["name"] for actor in answer["results"]]
+    assert names == sorted(a.name for a in named)
+    assert hidden.name not in names
+    first = answer["results"][0]
+    events = api.get(first["events"]).json()["results"]
+    assert len(events) == first["event_count"]
+    assert api.get(f"/api/v1/actors/{hidden.pk}/").status_code == 404
+    assert api.post("/api/v1/actors/", {"name": "x"}, format="json").status_code in (401, 403, 405)

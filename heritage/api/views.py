@@ -3,10 +3,11 @@
 import contextlib
 import copy
 import itertools
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, ProtectedError
+from django.db.models import Exists, F, OuterRef, ProtectedError
 from django.http import FileResponse, Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import get_conditional_response
@@ -17,6 +18,7 @@ from rest_framework import (
     permissions,
     renderers,
     routers,
+    serializers,
     status,
     viewsets,
 )
@@ -59,11 +61,14 @@ from heritage.api.serializers import (
 )
 from heritage.filters import DamageEventFilter, SiteFilter
 from heritage.models import (
+    Actor,
     DamageEvent,
     EventDocument,
     Site,
     SiteDocument,
     SiteFeature,
+    State,
+    related_count,
 )
 
 
@@ -539,3 +544,39 @@ ROOT_LINKS = {
     "feeds": "heritage:feed-events",
     "releases": "heritage:data",
 }
+
+
+class ActorSerializer(serializers.ModelSerializer):
+    event_count = serializers.IntegerField(read_only=True, help_text="Its published events.")
+    events = serializers.SerializerMethodField(help_text="Its published events, in the API.")
+
+    class Meta:
+        model = Actor
+        fields = ["id", "name", "description", "event_count", "events"]
+
+    def get_events(self, actor) -> str:
+        query = urlencode({"actor": actor.name})
+        return self.context["request"].build_absolute_uri(f"{reverse('api:event-list')}?{query}")
+
+
+class ActorViewSet(ConditionalAnswers, viewsets.ReadOnlyModelViewSet):
+    """Who the events name as responsible: the actors of published events, each with how
+    many it has. The events filter takes an actor by its name (`?actor=Islamic State`)."""
+
+    serializer_class = ActorSerializer
+    permission_classes = [permissions.AllowAny]  # read only: the public record
+    renderer_classes = [FastJSONRenderer, renderers.BrowsableAPIRenderer]
+    schema = RegisterSchema()  # its 400s and 404s documented, as every endpoint's
+    pagination_class = RecordPagination
+    cursor_orderings = {"": ("name", "pk")}
+    ordering = ("name", "pk")
+    lookup_value_regex = r"[0-9]+"
+
+    def get_queryset(self):
+        published = DamageEvent.objects.filter(actor=OuterRef("pk"), state=State.PUBLISHED)
+        return (
+            Actor.objects.public()
+            .filter(Exists(published))
+            .annotate(event_count=related_count(DamageEvent.objects.published(), "actor"))
+            .order_by("name", "pk")
+        )
