@@ -383,3 +383,9 @@ def test_a_monument_without_events_of_its_own_points_to_its_group(client):
     html = page(client, "/sites/tower-of-elahbel/")
     assert "No event has been published for this site on its own" in html
     assert 'Events recorded for <a href="/sites/tower-tombs/">Tower tombs</a>' in html
+
+
+def test_every_page_links_the_api_its_docs_the_change_feed_the_feed_and_the_data(client):
+    page = client.get("/").content.decode()
+    for address in ("/api/v1/", "/api/v1/docs/", "/api/v1/changes/", "/feeds/events/", "/data/"):
+        assert f'href="{address}"' in page, address
