@@ -35,6 +35,10 @@ CURATOR_PERMISSIONS = [
     "reports.add_citation",
     "reports.change_citation",
     "reports.delete_citation",
+    # Reading what intake proposed (the API's claims), and the evidence as received.
+    "reports.view_claim",
+    "reports.view_capture",
+    "reports.view_custodyentry",
 ]
 EDITOR_PERMISSIONS = [
     *CURATOR_PERMISSIONS,

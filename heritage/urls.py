@@ -38,6 +38,7 @@ router.register("events", api.DamageEventViewSet, basename="event")
 router.register("sources", reports_api.SourceViewSet, basename="source")
 router.register("citations", reports_api.CitationViewSet, basename="citation")
 router.register("actors", api.ActorViewSet, basename="actor")
+router.register("claims", reports_api.ClaimViewSet, basename="claim")
 
 api_v1 = [
     *router.urls,

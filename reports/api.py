@@ -10,17 +10,21 @@ from edtf.parser.parser_classes import (
     UncertainOrApproximate,
     UnspecifiedIntervalSection,
 )
-from rest_framework import renderers, serializers
+from rest_framework import permissions, renderers, serializers, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from heritage.api.schema import CSV_RECORD, CSV_RESPONSE
+from heritage.api.conditional import ConditionalAnswers
+from heritage.api.pagination import RecordPagination
+from heritage.api.renderers import FastJSONRenderer
+from heritage.api.schema import CSV_RECORD, CSV_RESPONSE, RegisterSchema
 from heritage.api.serializers import ModelValidation, ReasonField
 from heritage.api.views import RegisterViewSet, WorkflowWrites
 from heritage.dataset import iso_bound
 from heritage.dates import edtf_bounds
 from heritage.models import DamageEvent
 from reports.filters import CitationFilter, SourceFilter
-from reports.models import Capture, Citation, Source, SourceKind
+from reports.models import Capture, Citation, Claim, ClaimStatus, Source, SourceKind
 
 
 class CSLRenderer(renderers.JSONRenderer):
@@ -286,3 +290,54 @@ class CitationViewSet(WorkflowWrites, RegisterViewSet):
     def get_queryset(self):
         citations = Citation.objects.select_related("event__site", "source")
         return citations if self.sees_unpublished() else citations.public()
+
+
+class ClaimSerializer(serializers.ModelSerializer):
+    site = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Claim
+        fields = [
+            "id", "source", "site", "matched", "quote", "start", "end", "further_quotes",
+            "level", "date", "stance", "confidence", "reason", "status", "citation",
+            "created", "updated",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ClaimPermission(permissions.DjangoModelPermissions):
+    """Curators' work in progress: staff who may view claims, and no one else; reading
+    only (claims are reviewed in the admin's review page)."""
+
+    perms_map = {**permissions.DjangoModelPermissions.perms_map,
+                 "GET": ["%(app_label)s.view_%(model_name)s"],
+                 "HEAD": ["%(app_label)s.view_%(model_name)s"]}  # fmt: skip
+
+
+class ClaimViewSet(ConditionalAnswers, viewsets.ReadOnlyModelViewSet):
+    """The damage claims intake read in sources' texts, for curators' own tools: filter
+    by `status` (proposed, accepted, rejected) and `source` (its id). Staff only."""
+
+    serializer_class = ClaimSerializer
+    permission_classes = [ClaimPermission]
+    renderer_classes = [FastJSONRenderer, renderers.BrowsableAPIRenderer]
+    pagination_class = RecordPagination
+    schema = RegisterSchema()
+    cursor_orderings = {"": ("pk",)}
+    ordering = ("pk",)
+    lookup_value_regex = r"[0-9]+"
+
+    def get_queryset(self):
+        claims = Claim.objects.select_related("site").order_by("pk")
+        status = self.request.query_params.get("status")
+        if status is not None:
+            if status not in ClaimStatus.values:
+                choices = ", ".join(ClaimStatus.values)
+                raise ValidationError({"status": [f"Give one of: {choices}."]})
+            claims = claims.filter(status=status)
+        source = self.request.query_params.get("source")
+        if source is not None:
+            if not source.isdigit() or int(source) >= 2**63:
+                raise ValidationError({"source": ["Give a source's id (a whole number)."]})
+            claims = claims.filter(source=int(source))
+        return claims

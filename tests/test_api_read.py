@@ -286,3 +286,20 @@ def test_the_actors_of_published_events_are_listed_with_their_events(api, editor
     assert len(events) == first["event_count"]
     assert api.get(f"/api/v1/actors/{hidden.pk}/").status_code == 404
     assert api.post("/api/v1/actors/", {"name": "x"}, format="json").status_code in (401, 403, 405)
+
+
+def test_intake_claims_are_read_by_staff_only(api, client, curator):
+    from reports.models import Claim, Source
+
+    source = Source.objects.create(
+        kind="news", title="Pasted", text="Militants blew up the Temple of Bel in Palmyra."
+    )
+    source.propose_claims()
+    claim = Claim.objects.get(source=source)
+    assert api.get("/api/v1/claims/").status_code in (401, 403)
+    api.force_authenticate(curator)
+    listed = api.get("/api/v1/claims/", {"status": "proposed", "source": source.pk}).json()
+    assert [c["id"] for c in listed["results"]] == [claim.pk]
+    assert listed["results"][0]["site"] == "temple-of-bel"
+    assert api.get("/api/v1/claims/", {"status": "maybe"}).status_code == 400
+    assert api.post("/api/v1/claims/", {}, format="json").status_code in (403, 405)
