@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from heritage import workflow
 from heritage.admin_workflow import RecordAdmin, VersionedInlineForm, pending_table
 from heritage.dates import EARLIEST, LATEST
+from heritage.imports.admin import SpreadsheetAdmin
 from heritage.models import (
     GRADE_EXPLANATIONS,
     Actor,
@@ -82,7 +83,7 @@ class SiteImageInline(admin.StackedInline):
 
 
 @admin.register(Site)
-class SiteAdmin(BundleAdmin, RecordAdmin):
+class SiteAdmin(SpreadsheetAdmin, BundleAdmin, RecordAdmin):
     kept_by_workflow = True
     bundle_scope = "site"
     list_display = ["name", "kind", "parent", "latitude", "longitude", "event_count", "approved"]

@@ -141,7 +141,7 @@ def check(record):
         parent = row.data.get("parent")
         if parent and parent not in known_sites:
             problems.append(f"{row}: its parent “{parent}” is defined in no file.")
-        problems += _outside_country(row, sites)
+        problems += outside_country(row, sites)
     for row in record.events:
         data = row.data
         if data.get("site") not in known_sites:
@@ -160,7 +160,7 @@ def check(record):
     return problems
 
 
-def _outside_country(row, sites):
+def outside_country(row, sites):
     """Whether the row's point lies outside the bounds its country's row gives."""
     latitude, longitude = row.data.get("latitude"), row.data.get("longitude")
     if latitude is None and longitude is None:
@@ -194,7 +194,7 @@ def load(record, name="load_record"):
     with transaction.atomic():
         for row in record.actors:
             loader.actor(row)
-        for row in _parents_first(record.sites):
+        for row in parents_first(record.sites):
             loader.site(row)
         for row in record.sources:
             loader.source(row)
@@ -205,7 +205,7 @@ def load(record, name="load_record"):
     return loader.counts
 
 
-def _parents_first(rows):
+def parents_first(rows):
     by_key, done, ordered = {row.key: row for row in rows}, set(), []
 
     def visit(row, path=()):
@@ -273,7 +273,7 @@ class _Loader:
 
     def site(self, row):
         data = row.data
-        values = {f: _value(f, data.get(f)) for f in SITE_FIELDS}
+        values = {f: field_value(f, data.get(f)) for f in SITE_FIELDS}
         values["parent"] = self.sites.get(data.get("parent")) or (
             Site.objects.filter(slug=data["parent"]).first() if data.get("parent") else None
         )
@@ -356,7 +356,7 @@ class _Loader:
                 self.problems.append(f"{row}: {' '.join(error.messages)}")
 
 
-def _value(field, value):
+def field_value(field, value):
     if field in NULLABLE:
         return value or None
     if field in ("latitude", "longitude"):
