@@ -379,6 +379,13 @@ DUMP_PATH = Path(os.environ.get("DUMP_PATH", BASE_DIR / "var" / "dump" / "herita
 # with their index, releases.json (heritage/releases.py).
 RELEASES_DIR = Path(os.environ.get("RELEASES_DIR", BASE_DIR / "var" / "releases"))
 
+# Spreadsheet imports (heritage/imports/): what one import may upload in all, unpack to (a
+# workbook is a zip), and hold in rows; where an upload waits between preview and confirm.
+IMPORT_MAX_BYTES = envint("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+IMPORT_MAX_UNPACKED = envint("IMPORT_MAX_UNPACKED", 200 * 1024 * 1024)
+IMPORT_MAX_ROWS = envint("IMPORT_MAX_ROWS", 10_000)
+IMPORT_UPLOAD_DIR = os.environ.get("IMPORT_UPLOAD_DIR", "")
+
 # Background tasks (heritage/tasks.py: the dump rebuilt after each publication). Queued in
 # the database by default, so no other server is needed: `manage.py db_worker` runs them,
 # and until it does the dump stays as it was. TASKS_BACKEND names another backend, such
