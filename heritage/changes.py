@@ -47,7 +47,19 @@ def record(before, after):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHANGE_LOCK])
-        Change.objects.bulk_create(changes)
+        created = Change.objects.bulk_create(changes)
+        _latest_only(created)
+
+
+def _latest_only(created):
+    """Only a record's newest entry keeps its text: a description corrected or a quote
+    withdrawn must not stay public in the feed's older entries."""
+    for record_type in {c.record_type for c in created}:
+        Change.objects.filter(
+            record_type=record_type,
+            record_id__in={c.record_id for c in created if c.record_type == record_type},
+            id__lt=max(c.id for c in created),
+        ).exclude(id__in=[c.id for c in created]).exclude(json="").update(json="")
 
 
 def _not_deleted_twice(changes):
@@ -108,8 +120,9 @@ def record_deleted(sender, instance, **kwargs):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHANGE_LOCK])
     event = instance.pk if sender is DamageEvent else instance.event_id
-    Change.objects.create(record_type=record_type, record_id=instance.pk, event_id_of=event,
-                          action=ChangeAction.DELETED)  # fmt: skip
+    deleted = Change.objects.create(record_type=record_type, record_id=instance.pk,
+                                    event_id_of=event, action=ChangeAction.DELETED)  # fmt: skip
+    _latest_only([deleted])
 
 
 def connect():

@@ -115,6 +115,8 @@ def test_the_feed_can_be_read_for_one_kind_of_record(db, api):
         ({"page_size": "0"}, "page_size"),
         ({"page_size": "5000"}, "page_size"),
         ({"page_size": "ten"}, "page_size"),
+        ({"page_size": "\u00b2"}, "page_size"),
+        ({"page_size": "\u0661\u0660"}, "page_size"),
         ({"type": "site"}, "type"),
     ],
 )
@@ -131,11 +133,12 @@ def test_a_forged_cursor_made_from_a_real_one_is_refused(db, api):
     assert api.get("/api/v1/changes/", {"after": f"9{value}:{signature}"}).status_code == 400
 
 
-def test_a_page_costs_one_query_whatever_its_size(db, api, django_assert_num_queries):
+def test_a_page_costs_two_queries_whatever_its_size(db, api, django_assert_num_queries):
     for _ in range(5):
         make_published_event()
     for size in (2, 100):
-        with django_assert_num_queries(1):
+        # The database's epoch (cursors are of one history), and the page.
+        with django_assert_num_queries(2):
             assert api.get("/api/v1/changes/", {"page_size": size}).status_code == 200
 
 
@@ -200,3 +203,27 @@ def test_a_reader_pulling_while_editors_publish_misses_nothing(transactional_db,
     assert published == {event.pk for event in events}
     assert len({e["id"] for e in seen}) == len(seen)
     assert Change.objects.count() == len(seen)
+
+
+def test_a_cursor_from_before_a_restore_is_refused_rather_than_read_on(db, api):
+    from heritage.models import PublicStamp
+
+    make_published_event()
+    _, cursor = pull(api)
+    PublicStamp.new_epoch()  # what a restore does
+    answer = api.get("/api/v1/changes/", {"after": cursor})
+    assert answer.status_code == 400
+    assert "restored from a backup" in answer.json()["after"][0]
+
+
+def test_only_a_records_latest_entry_keeps_its_text(db, api):
+    event = make_published_event(description="Names a witness by mistake")
+    edit(DamageEvent.objects.get(pk=event.pk), description="Corrected")
+    entries, _ = pull(api, type="event")
+    assert [e["action"] for e in entries] == ["published", "changed"]
+    assert entries[0]["data"] is None  # the text corrected since is not kept public
+    assert entries[1]["data"]["description"] == "Corrected"
+    move(DamageEvent.objects.get(pk=event.pk), State.DRAFT)
+    everything = api.get("/api/v1/changes/").content.decode()
+    assert "Corrected" not in everything
+    assert "witness" not in everything

@@ -768,3 +768,11 @@ def test_each_new_row_costs_what_the_workflow_needs_and_no_more(tmp_path):
     # reads what Django caches once, such as content types: hence "at most".)
     assert (forty - twenty) / 20 <= per_site + 2
     assert twenty <= 20 * (per_site + 2) + 10
+
+
+def test_half_a_character_in_a_workbook_is_refused_naming_the_cell(tmp_path):
+    # Workbooks write characters as _xHHHH_; _xD800_ is half of one, which no database
+    # stores: a clear refusal, not an error page.
+    rows = rows_with(sites={1: {"description": "a _xD800_ b"}})
+    problems = refused(write_workbook(tmp_path / "register.xlsx", rows))
+    assert "column description (G): half of a character" in problems

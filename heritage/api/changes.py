@@ -3,6 +3,8 @@ order it was committed, for an incremental pull (heritage/changes.py writes them
 page ends with a cursor to resume from; the cursor is signed, so a tampered one is a
 400 rather than a silent jump."""
 
+import re
+
 import orjson
 from django.core import signing
 from django.urls import reverse
@@ -19,7 +21,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from heritage.models import Change, ChangeAction
+from heritage.models import Change, ChangeAction, PublicStamp
 from heritage.readmodel import absolute
 
 SALT = "heritage.changes"
@@ -34,11 +36,17 @@ class BadParameter(Exception):
         self.parameter, self.message = parameter, message
 
 
-def cursor_for(change_id):
-    return signing.dumps(change_id, salt=SALT, compress=False)
+def epoch():
+    """The database's epoch: a restore starts a new one (PublicStamp.new_epoch), and its
+    feed is another history, which a cursor of the old one must not read on in."""
+    return PublicStamp.current()[1]
 
 
-def read_cursor(text):
+def cursor_for(change_id, current):
+    return signing.dumps([current, change_id], salt=SALT, compress=False)
+
+
+def read_cursor(text, current):
     if not text:
         return 0
     try:
@@ -49,15 +57,29 @@ def read_cursor(text):
             "This cursor was not given by this feed (or was altered); resume "
             "from the `cursor` of the last page read, or start again without one.",
         ) from None
-    if not isinstance(value, int) or value < 0:
+    well_formed = (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and isinstance(value[1], int)
+        and value[1] >= 0
+    )
+    if not well_formed:
         raise BadParameter("after", "This cursor does not hold a position in the feed.")
-    return value
+    if value[0] != current:
+        raise BadParameter(
+            "after",
+            "The register was restored from a backup since this cursor was given: its "
+            "history may differ from the one you read. Start again without a cursor.",
+        )
+    return value[1]
 
 
 def page_size(text):
     if text is None:
         return DEFAULT_PAGE
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
+    # ASCII digits only: str.isdigit() takes "²", which int() does not.
+    if not re.fullmatch(r"[0-9]{1,4}", text) or not 1 <= int(text) <= MAX_PAGE:
         raise BadParameter("page_size", f"Give a whole number from 1 to {MAX_PAGE}.")
     return int(text)
 
@@ -128,7 +150,8 @@ class ChangesView(APIView):
     )
     def get(self, request):
         try:
-            after = read_cursor(request.query_params.get("after"))
+            current = epoch()  # read once: the cursor read and the one given
+            after = read_cursor(request.query_params.get("after"), current)
             size = page_size(request.query_params.get("page_size"))
             kind = request.query_params.get("type")
             if kind is not None and kind not in TYPES:
@@ -140,7 +163,7 @@ class ChangesView(APIView):
             changes = changes.filter(record_type=kind)
         page = list(changes[: size + 1])
         more, page = len(page) > size, page[:size]
-        cursor = cursor_for(page[-1].id if page else after)
+        cursor = cursor_for(page[-1].id if page else after, current)
         next_url = None
         if more:
             query = request.query_params.copy()

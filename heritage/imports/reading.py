@@ -27,6 +27,7 @@ DEFAULTS = {
     "IMPORT_MAX_UNPACKED": 200 * 1024 * 1024,  # what a zip or a workbook may unpack to
     "IMPORT_MAX_ROWS": 10_000,  # rows of all tables together
 }
+SURROGATES = re.compile("[\ud800-\udfff]")
 # A workbook or zip of more members than this is not a spreadsheet of the register.
 MAX_MEMBERS = 1_000
 # Columns read from a sheet at most: a table has fewer than 15; a sheet claiming the
@@ -329,6 +330,10 @@ def _text(reading, row, column, value):
     table = row.table
     if "\x00" in value:
         reading.problem(f"{row.at(column)}: a NUL character, which no text of the register holds.")
+        return ""
+    if SURROGATES.search(value):
+        # A workbook's _xD800_ decodes to half a character, which no database stores.
+        reading.problem(f"{row.at(column)}: half of a character (a lone surrogate), not text.")
         return ""
     if column in table.codes:
         value = value.strip()

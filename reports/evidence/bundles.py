@@ -143,9 +143,12 @@ def manifest_for(events, scope, actor):
                 "slug": s.slug,
                 "name": s.name,
                 "kind": s.kind,
+                # The exact point, for those a curator gives evidence to; flagged when
+                # the site is sensitive, so that they keep it as the register does.
                 "latitude": s.latitude,
                 "longitude": s.longitude,
-            }  # fmt: skip
+                "sensitive": s.sensitive,
+            }
             for s in sites.values()
         ],
         "events": [
