@@ -8,6 +8,7 @@ from django.db import models, transaction
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404
 from django.shortcuts import redirect
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import conditional_escape, format_html, format_html_join
@@ -253,34 +254,6 @@ class SourceForm(RecordForm):
         return cleaned
 
 
-class CaptureInline(admin.TabularInline):
-    """A source's captures, as received: shown, never edited or removed here."""
-
-    model = Capture
-    fk_name = "source"
-    extra = 0
-    can_delete = False
-    fields = readonly_fields = [
-        "captured", "media_type", "size", "sha256", "method", "captured_by", "original_name",
-        "superseded",
-    ]  # fmt: skip
-    ordering = ["-captured", "-pk"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="superseded")
-    def superseded(self, capture):
-        newer = Capture.objects.filter(supersedes=capture).first()
-        return f"by the capture of {newer.captured:%Y-%m-%d %H:%M}" if newer else "no: current"
-
-
 @admin.register(Source)
 class SourceAdmin(RecordAdmin):
     kept_by_workflow = True
@@ -290,13 +263,12 @@ class SourceAdmin(RecordAdmin):
     ]  # fmt: skip
     list_filter = ["kind", "language"]
     search_fields = ["title", "publisher", "url", "authors"]
-    readonly_fields = ["citing_events", "claims"]
+    readonly_fields = ["citing_events", "claims", "captures_held"]
     actions = ["read_for_claims"]
-    inlines = [CaptureInline]
     fieldsets = [
         (None, {"fields": ["kind", "title", "publisher", "authors", "published", "language"]}),
         ("Where to find it", {"fields": ["url", "archived_url", "accessed", "note"]}),
-        ("Text", {"fields": ["article_file", "text", "claims"]}),
+        ("Text", {"fields": ["article_file", "text", "claims", "captures_held"]}),
         ("Cited by", {"fields": ["citing_events"]}),
     ]
 
@@ -341,6 +313,40 @@ class SourceAdmin(RecordAdmin):
             found += len(source.reread_claims(gazetteer))
             read += 1
         self.message_user(request, f"{read} source(s) read: {found} claim(s) to review.")
+
+    @admin.display(description="kept as received")
+    def captures_held(self, source):
+        """Its captures, newest first: shown, never edited or removed (a field, not an
+        inline, so that saving the source posts nothing of them)."""
+        if not source.pk:
+            return "Kept when the source is saved."
+        captures = list(
+            source.captures.only(
+                "captured", "media_type", "size", "sha256", "method", "captured_by", "supersedes"
+            ).order_by("-captured", "-pk")
+        )
+        if not captures:
+            return "Nothing yet: a file or a pasted page is kept as received."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            (
+                (
+                    f"{c.captured:%Y-%m-%d %H:%M} UTC" + (" (current)" if n == 0 else ""),
+                    c.media_type,
+                    filesizeformat(c.size),
+                    c.get_method_display(),
+                    c.captured_by or "—",
+                    c.sha256,
+                )
+                for n, c in enumerate(captures)
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>Captured</th><th>Kind</th><th>Size</th><th>How</th>"
+            "<th>By</th><th>SHA-256</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
 
     @admin.display(description="claims to review")
     def claims_to_review(self, source):
