@@ -26,22 +26,19 @@ def _citations(text):
 def record(before, after):
     """Entries for the events whose documents went from `before` to `after` (dicts of
     event id to stored JSON), and for their citations."""
-    changes = []
+    from reports.models import Citation
+
     gone = set(before) - set(after)
     deleted = gone - set(DamageEvent.objects.filter(pk__in=gone).values_list("pk", flat=True))
-    for event in sorted(set(before) | set(after)):
-        old, new = before.get(event), after.get(event)
-        if old == new:
-            continue
-        if old is None:
-            action = ChangeAction.PUBLISHED
-        elif new is None:
-            action = ChangeAction.DELETED if event in deleted else ChangeAction.UNPUBLISHED
-        else:
-            action = ChangeAction.CHANGED
-        changes.append(Change(record_type="event", record_id=event, event_id_of=event,
-                              action=action, json=new or ""))  # fmt: skip
-        changes += _citation_changes(event, old, new, event in deleted)
+    changes = []
+    for change in _entries("event", before, after, deleted, lambda pk: pk):
+        changes.append(change)
+        event = change.record_id
+        was, now = _citations(before.get(event)), _citations(after.get(event))
+        lost = set(was) - set(now)
+        if event not in deleted:  # a citation gone with its event is deleted with it
+            lost -= set(Citation.objects.filter(pk__in=lost).values_list("pk", flat=True))
+        changes += _entries("citation", was, now, lost, lambda pk, event=event: event)
     changes = _not_deleted_twice(changes)
     if changes:
         if connection.vendor == "postgresql":
@@ -83,27 +80,22 @@ def _not_deleted_twice(changes):
     ]  # fmt: skip
 
 
-def _citation_changes(event, old, new, event_deleted):
-    from reports.models import Citation
-
-    before, after = _citations(old), _citations(new)
-    gone = set(before) - set(after)
-    existing = set(Citation.objects.filter(pk__in=gone).values_list("pk", flat=True))
-    changes = []
-    for citation in sorted(set(before) | set(after)):
-        was, now = before.get(citation), after.get(citation)
-        if was == now:
+def _entries(record_type, before, after, deleted, event_of):
+    """A change for each record whose public JSON differs between `before` and `after`
+    (dicts of id to JSON): published, changed, or, gone, deleted (ids in `deleted`) or
+    unpublished. `event_of(id)` is its event."""
+    for pk in sorted(set(before) | set(after)):
+        old, new = before.get(pk), after.get(pk)
+        if old == new:
             continue
-        if was is None:
+        if old is None:
             action = ChangeAction.PUBLISHED
-        elif now is None:
-            deleted = event_deleted or citation not in existing
-            action = ChangeAction.DELETED if deleted else ChangeAction.UNPUBLISHED
+        elif new is None:
+            action = ChangeAction.DELETED if pk in deleted else ChangeAction.UNPUBLISHED
         else:
             action = ChangeAction.CHANGED
-        changes.append(Change(record_type="citation", record_id=citation, event_id_of=event,
-                              action=action, json=now or ""))  # fmt: skip
-    return changes
+        yield Change(record_type=record_type, record_id=pk, event_id_of=event_of(pk),
+                     action=action, json=new or "")  # fmt: skip
 
 
 def record_deleted(sender, instance, **kwargs):

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.db.models import OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest, NullIf
-from django.http import HttpResponse, HttpResponseNotAllowed
+from django.http import HttpResponseNotAllowed
 from django.http.request import split_domain_port
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
@@ -142,11 +142,7 @@ class EventFeed(Feed):
         key = kept.answer_key("feed", request.build_absolute_uri(request.path), version)
         stored, claimed = kept.fetch_or_claim(key)
         if stored is not None:
-            content, headers = stored
-            response = HttpResponse(content)
-            for name, value in headers.items():
-                response[name] = value
-            return response
+            return kept.kept_response(stored)
         try:
             response = self.make(request, etag, *args, **kwargs)
             kept.keep(key, (response.content, dict(response.items())), settings.PAGE_CACHE_SECONDS)

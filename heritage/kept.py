@@ -28,6 +28,15 @@ WAIT_SECONDS = 2.0
 POLL_SECONDS = 0.01
 
 
+def kept_response(kept):
+    """The response a kept (content, headers) pair was made from."""
+    content, headers = kept
+    response = HttpResponse(content)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
 def public_version():
     from heritage.models import PublicStamp
 
@@ -129,10 +138,6 @@ class KeptPagesMiddleware:
         key = answer_key("page", request.build_absolute_uri(), version)
         kept, claimed = fetch_or_claim(key)
         if kept is not None:
-            content, headers = kept
-            response = HttpResponse(content)
-            for name, value in headers.items():
-                response[name] = value
-            return response
+            return kept_response(kept)
         request._kept_page_key, request._kept_page_claimed = key, claimed
         return None

@@ -405,3 +405,20 @@ def test_a_capture_missing_from_the_store_is_a_clear_refusal_not_an_error_page(
     response = admin_client.post(f"/admin/heritage/damageevent/{event.pk}/bundle/", follow=True)
     assert response.status_code == 200
     assert "No bundle written" in response.content.decode()
+
+
+def test_a_bundle_costs_the_same_queries_however_many_events_it_holds(db, tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(site, count):
+        for _ in range(count):
+            event = make_published_event(site=site)
+            source = make_source()
+            store.take(source, PAGE + str(event.pk).encode(), method="upload", name="p.html")
+            make_citation(event, source=source, quote=QUOTE, approve=True)
+        with CaptureQueriesContext(connection) as counted:
+            export(tmp_path, "--site", site.slug, name=f"{site.slug}.zip")
+        return len(counted)
+
+    assert queries(make_site(), 2) == queries(make_site(), 6)

@@ -76,17 +76,25 @@ def _fields(obj, names):
     return {name: _plain(getattr(obj, name)) for name in names}
 
 
-def _history(event):
-    return [
-        {
-            "at": _plain(row.history_date),
-            "change": {"+": "created", "~": "changed", "-": "deleted"}[row.history_type],
-            "by": row.history_user.get_username() if row.history_user else "",
-            "reason": row.history_change_reason or "",
-            **_fields(row, HISTORY_FIELDS),
-        }
-        for row in event.history.select_related("history_user").order_by("history_date", "pk")
-    ]
+def _histories(events):
+    """Each event's history (id → its changes, oldest first): one query for them all."""
+    rows = (
+        DamageEvent.history.filter(id__in=[event.pk for event in events])
+        .select_related("history_user")
+        .order_by("history_date", "pk")
+    )
+    histories = {event.pk: [] for event in events}
+    for row in rows.iterator(chunk_size=2000):
+        histories[row.id].append(
+            {
+                "at": _plain(row.history_date),
+                "change": {"+": "created", "~": "changed", "-": "deleted"}[row.history_type],
+                "by": row.history_user.get_username() if row.history_user else "",
+                "reason": row.history_change_reason or "",
+                **_fields(row, HISTORY_FIELDS),
+            }
+        )
+    return histories
 
 
 def _citation(citation, captures):
@@ -124,11 +132,13 @@ def manifest_for(events, scope, actor):
     citations = [c for event in events for c in event.citations.all()]
     source_ids = {c.source_id for c in citations}
     captures = list(Capture.objects.filter(source__in=source_ids).order_by("source", "pk"))
-    current = {}
-    for capture in captures:  # the newest of each source: what quotes are read in
-        if not Capture.objects.filter(supersedes=capture).exists():
-            current[capture.source_id] = capture
+    # The newest of each source (none supersedes it): what quotes are read in.
+    superseded = set(
+        Capture.objects.filter(supersedes__in=captures).values_list("supersedes", flat=True)
+    )
+    current = {c.source_id: c for c in captures if c.pk not in superseded}
     sites = {event.site_id: event.site for event in events}
+    histories = _histories(events)
     sources = {c.source_id: c.source for c in citations}
     manifest = {
         "format": FORMAT,
@@ -157,7 +167,7 @@ def manifest_for(events, scope, actor):
                 "site": event.site.slug,
                 "actor": event.actor and str(event.actor),
                 "citations": [_citation(c, current) for c in event.citations.all()],
-                "history": _history(event),
+                "history": histories[event.pk],
             }
             for event in events
         ],
